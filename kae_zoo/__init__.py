@@ -1,0 +1,44 @@
+"""kae-zoo: a benchmark suite for sparse and operator-space autoencoders as surrogates of neural representations.
+
+Python API: pick a family and a task from the registries, run cells or a whole matrix, read the results.
+
+    import kae_zoo
+    cells = kae_zoo.run_matrix(kae_zoo.RunSpec(("koopman",), ("yinyang",), (0,)), out="results/yy.nc")
+    print(kae_zoo.format_results(kae_zoo.read_results("results/yy.nc")))
+"""
+
+__version__ = "0.1.0"
+
+from .families import DataSpec, Surrogate, get_family, list_families, register_family  # noqa: E402
+from .metrics import MetricSpec, get_metric, list_metrics, register_metric  # noqa: E402
+from .results import CellResult, read_results, write_results  # noqa: E402
+from .runner import RunSpec, run_cell, run_matrix  # noqa: E402
+from .summary import format_results  # noqa: E402
+from .tasks import Task, get_task, list_tasks, register_task  # noqa: E402
+from .training import DivergenceError, train  # noqa: E402
+
+__all__ = [
+    "__version__",
+    "Surrogate",
+    "DataSpec",
+    "register_family",
+    "list_families",
+    "get_family",
+    "Task",
+    "register_task",
+    "list_tasks",
+    "get_task",
+    "MetricSpec",
+    "register_metric",
+    "list_metrics",
+    "get_metric",
+    "train",
+    "DivergenceError",
+    "RunSpec",
+    "run_cell",
+    "run_matrix",
+    "CellResult",
+    "write_results",
+    "read_results",
+    "format_results",
+]

@@ -1,0 +1,150 @@
+"""`kae-zoo`: a thin command line over the library (list, run, show).
+
+Bad input gets one line on stderr and exit code 2, before anything is written; a run with a failed cell exits 3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any, NoReturn, Sequence
+
+from . import __version__
+from .config import PRESETS
+from .families import get_family, list_families
+from .metrics import get_metric, list_metrics
+from .registry import UnknownNameError
+from .results import ResultFileError, read_results
+from .runner import RunSpec, run_matrix
+from .summary import format_results
+from .tasks import get_task, list_tasks
+
+EXIT_USAGE, EXIT_CELL_FAILED = 2, 3
+
+
+class UsageError(Exception):
+    """A bad command-line value; reported as one line with exit code 2."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse that reports errors in one line (no usage dump) with exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"kae-zoo: error: {message} (see kae-zoo {self.prog.split()[-1]} --help)\n")
+
+
+def split_values(values: Sequence[str] | None) -> list[str]:
+    """Repeatable, comma-separated option values -> one flat list ("a,b" "c" -> a, b, c)."""
+    return [part.strip() for value in values or [] for part in value.split(",") if part.strip()]
+
+
+def parse_seeds(values: Sequence[str]) -> tuple[int, ...]:
+    seeds = []
+    for value in split_values(values):
+        if not value.isdigit():
+            raise UsageError(f"--seed {value!r} is not a non-negative integer")
+        seeds.append(int(value))
+    return tuple(seeds)
+
+
+def parse_overrides(values: Sequence[str] | None) -> dict[str, dict[str, Any]]:
+    """--set FAMILY.FIELD=VALUE (VALUE as JSON, else a string) -> {family: {field: value}}."""
+    overrides: dict[str, dict[str, Any]] = {}
+    for item in values or []:
+        key, separator, raw = item.partition("=")
+        family, dot, field = key.partition(".")
+        if not separator or not dot or not family or not field:
+            raise UsageError(f"--set {item!r} is not of the form FAMILY.FIELD=VALUE (e.g. koopman.n_epochs=5)")
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        overrides.setdefault(family, {})[field] = value
+    return overrides
+
+
+def build_parser() -> OneLineParser:
+    parser = OneLineParser(prog="kae-zoo", description="Benchmark sparse and operator-space autoencoder surrogates.")
+    parser.add_argument("--version", action="version", version=f"kae-zoo {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+
+    commands.add_parser("list", help="list families, tasks, metrics and presets")
+
+    run = commands.add_parser("run", help="train and score the cross product families x tasks x seeds")
+    run.add_argument("--family", action="append", required=True, help="family name(s); repeat or comma-separate")
+    run.add_argument("--task", action="append", required=True, help="task name(s); repeat or comma-separate")
+    run.add_argument("--seed", action="append", default=None, help="seed(s); repeat or comma-separate (default 0)")
+    run.add_argument("--preset", default="default", choices=PRESETS)
+    run.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    run.add_argument("--set", action="append", metavar="FAMILY.FIELD=VALUE", help="override a family config field")
+    run.add_argument("--out", required=True, help="result file to write (.nc)")
+    run.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    show = commands.add_parser("show", help="print the table of a result file")
+    show.add_argument("file", help="a result file written by kae-zoo run")
+    return parser
+
+
+def command_list() -> str:
+    lines = ["families:"]
+    lines += [f"  {name:<16} {get_family(name).__doc__.strip().splitlines()[0]}" for name in list_families()]
+    lines.append("tasks:")
+    lines += [f"  {name:<16} {get_task(name).description}" for name in list_tasks()]
+    lines.append("metrics:")
+    for name in list_metrics():
+        spec = get_metric(name)
+        direction = "higher is better" if spec.higher_is_better else "lower is better"
+        dims = f" [{', '.join(spec.dims)}]" if spec.dims else ""
+        lines.append(f"  {name:<22} {spec.long_name} ({spec.units}, {direction}){dims}")
+    lines.append("presets: " + ", ".join(PRESETS))
+    return "\n".join(lines)
+
+
+def command_run(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    if out.suffix != ".nc":
+        raise UsageError(f"--out {args.out!r} must be a .nc file")
+    if out.exists() and out.is_dir():
+        raise UsageError(f"--out {args.out!r} is a directory; give a .nc file path")
+    spec = RunSpec(
+        families=tuple(split_values(args.family)),
+        tasks=tuple(split_values(args.task)),
+        seeds=parse_seeds(args.seed or ["0"]),
+        preset=args.preset,
+        device=args.device,
+        overrides=parse_overrides(args.set),
+    )
+    unknown_overrides = sorted(set(spec.overrides) - set(spec.families))
+    if unknown_overrides:
+        raise UsageError(f"--set names family {unknown_overrides[0]!r}, which is not in this run's --family list")
+    try:
+        spec.validate()
+    except (ValueError, TypeError) as error:
+        raise UsageError(str(error)) from None
+    results = run_matrix(spec, out=out, progress=not args.quiet)
+    print(format_results(read_results(out)))
+    return EXIT_CELL_FAILED if any(cell.status != "ok" for cell in results) else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    try:
+        if args.command == "list":
+            print(command_list())
+            return 0
+        if args.command == "show":
+            print(format_results(read_results(args.file)))
+            return 0
+        return command_run(args)
+    except (UsageError, UnknownNameError, ResultFileError) as error:
+        print(f"kae-zoo: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

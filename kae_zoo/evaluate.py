@@ -1,0 +1,97 @@
+"""Score a trained surrogate on a task's held-out test split: the common scores of every family.
+
+Scores that need something a task does not have (a base network's head, class labels) are left out, and the
+results store writes them as NaN.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .families.base import Surrogate
+from .metrics.classification import accuracy, agreement, macro_accuracy
+from .metrics.geometry import isometry_error, state_error
+from .metrics.throughput import throughput, time_forward
+from .metrics.topology import betti_simplification, class_betti_numbers
+from .tasks.base import TaskData
+from .training import TrainReport
+
+
+@dataclass(frozen=True)
+class EvaluationConfig:
+    """How the common scores are measured (not a family hyperparameter)."""
+
+    n_betti_steps: int = 10  # the trajectory is decoded at n_betti_steps + 1 evenly spaced latent times
+    isometry_max_points: int = 1000  # pairwise distances on at most this many test points (seeded subsample)
+    throughput_batch_size: int = 1024
+    throughput_min_seconds: float = 0.2
+
+
+@dataclass
+class Scores:
+    """Scalar scores and curves (name -> (dim names, coordinates, values)) of one cell."""
+
+    scalars: dict[str, float]
+    curves: dict[str, tuple[tuple[str, ...], dict[str, list], np.ndarray]]
+
+
+@torch.no_grad()
+def predict(model: Surrogate, source: torch.Tensor, batch_size: int = 4096) -> torch.Tensor:
+    """forward() over `source` in chunks, in eval mode."""
+    model.eval()
+    return torch.cat([model(chunk) for chunk in source.split(batch_size)])
+
+
+def to_numpy(tensor: torch.Tensor) -> np.ndarray:
+    return tensor.detach().double().cpu().numpy()
+
+
+def score(
+    model: Surrogate, data: TaskData, report: TrainReport, seed: int, config: EvaluationConfig = EvaluationConfig()
+) -> Scores:
+    """Every common score of `model` on `data`'s test split."""
+    test = data.splits["test"]
+    source, target = test["source"], test["target"]
+    labels = test["label"].cpu().numpy() if "label" in test else None
+    predicted = predict(model, source)
+    scalars: dict[str, float] = {
+        "state_error": state_error(to_numpy(predicted), to_numpy(target)),
+        "train_seconds": report.seconds,
+    }
+    if data.head is not None and labels is not None:
+        surrogate_classes = data.head(predicted).argmax(dim=1).cpu().numpy()
+        scalars["accuracy"] = accuracy(surrogate_classes, labels)
+        scalars["macro_accuracy"] = macro_accuracy(surrogate_classes, labels)
+        if data.base_test_logits is not None:
+            base_classes = data.base_test_logits.argmax(dim=1).cpu().numpy()
+            scalars["base_accuracy"] = accuracy(base_classes, labels)
+            scalars["agreement"] = agreement(surrogate_classes, base_classes)
+
+    generator = np.random.default_rng(seed)
+    subset = np.sort(generator.permutation(len(source))[: config.isometry_max_points])
+    with torch.no_grad():
+        latents = model.encode(source[subset])
+    scalars["isometry_error"] = isometry_error(to_numpy(source[subset]), to_numpy(latents))
+
+    repeats = -(-config.throughput_batch_size // len(source))
+    timing_batch = source.repeat(repeats, *[1] * (source.dim() - 1))[: config.throughput_batch_size]
+    scalars["throughput"] = throughput(*time_forward(model, timing_batch, config.throughput_min_seconds))
+
+    curves: dict[str, tuple[tuple[str, ...], dict[str, list], np.ndarray]] = {}
+    if labels is not None:
+        times = model.trajectory_times(config.n_betti_steps)
+        with torch.no_grad():
+            path = model.trajectory(source, config.n_betti_steps)
+        betti = np.stack([class_betti_numbers(to_numpy(state).reshape(len(labels), -1), labels) for state in path])
+        curves["betti"] = (("step", "homology_dim"), {"step": list(range(len(times))), "homology_dim": [0, 1]},
+                           betti.astype(np.float64))
+        curves["betti_time"] = (("step",), {"step": list(range(len(times)))}, np.asarray(times, dtype=np.float64))
+        if data.test_layer_states:
+            base_betti = np.stack([class_betti_numbers(states, labels) for states in data.test_layer_states])
+            curves["base_betti"] = (("layer", "homology_dim"), {"layer": data.layer_names, "homology_dim": [0, 1]},
+                                    base_betti.astype(np.float64))
+            scalars["betti_simplification"] = betti_simplification(betti.sum(axis=1), base_betti.sum(axis=1))
+    return Scores(scalars, curves)

@@ -1,0 +1,103 @@
+"""The one interface every surrogate family implements: encode -> advance in latent space -> decode.
+
+A surrogate maps a *source* state to a *target* state through a latent space:
+`forward(x) = decode(advance(encode(x)))`. What "advance" means is the family's latent dynamics: the Koopman
+operator K^t, iterates of an attractor map f = E(D(.)), or the identity for a plain sparse autoencoder.
+Training is the shared trainer's job; a family only says what its loss is (`loss(batch)`).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal, Mapping
+
+import torch
+from torch import Tensor, nn
+
+from ..config import TrainingConfig, resolve_config
+
+Batch = dict[str, Tensor]
+"""A mini-batch: "source" (start states), "target" (states to predict; equal to source for autoencoders),
+optionally "label" (class indices)."""
+
+DataView = Literal["layer_pair", "autoencode"]
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """What a family needs to know about a task's data to build itself."""
+
+    state_shape: tuple[int, ...]  # shape of one source/target state, e.g. (10,) or (1, 128) for a 1-D grid
+    n_classes: int = 0  # 0 when the task has no labels
+
+    @property
+    def state_dim(self) -> int:
+        """Number of scalars in one state."""
+        size = 1
+        for extent in self.state_shape:
+            size *= extent
+        return size
+
+
+class Surrogate(nn.Module, ABC):
+    """Base class of every surrogate family.
+
+    Subclasses set `name`, `config_class`, `presets` (and optionally `task_presets` and `data_view`), take
+    `(config, spec)` in their constructor and implement `encode`, `advance`, `decode` and `loss`.
+    """
+
+    name: ClassVar[str]
+    config_class: ClassVar[type[TrainingConfig]]
+    presets: ClassVar[dict[str, dict[str, Any]]] = {"smoke": {}, "default": {}, "paper": {}}
+    # task name -> preset name -> overrides, for hyperparameters a paper sets per data set
+    task_presets: ClassVar[dict[str, dict[str, dict[str, Any]]]] = {}
+    # which view of a task the family trains on: a base network's layer-to-layer map, or autoencoding inputs
+    data_view: ClassVar[DataView] = "layer_pair"
+    # a small data spec the conformance tests build this family with
+    example_spec: ClassVar[DataSpec] = DataSpec(state_shape=(6,), n_classes=3)
+
+    def __init__(self, config: TrainingConfig, spec: DataSpec) -> None:
+        super().__init__()
+        if not isinstance(config, self.config_class):
+            raise TypeError(f"{type(self).__name__} needs a {self.config_class.__name__}, got {type(config).__name__}")
+        self.config = config
+        self.spec = spec
+
+    @classmethod
+    def make_config(
+        cls, preset: str = "default", task: str | None = None, overrides: Mapping[str, Any] | None = None
+    ) -> TrainingConfig:
+        """This family's config for a preset (and task), with optional field overrides."""
+        return resolve_config(cls.config_class, cls.presets, cls.task_presets, preset, task, overrides)
+
+    @abstractmethod
+    def encode(self, x: Tensor) -> Tensor:
+        """States (batch, *state_shape) -> latents (batch, latent_dim)."""
+
+    @abstractmethod
+    def advance(self, z: Tensor, t: float = 1.0) -> Tensor:
+        """Move latents forward by time `t` under the family's latent dynamics."""
+
+    @abstractmethod
+    def decode(self, z: Tensor) -> Tensor:
+        """Latents (batch, latent_dim) -> states (batch, *state_shape)."""
+
+    @abstractmethod
+    def loss(self, batch: Batch) -> dict[str, Tensor]:
+        """Named scalar loss terms of one mini-batch; "total" is what the trainer minimises."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Predicted target state: decode(advance(encode(x)))."""
+        return self.decode(self.advance(self.encode(x)))
+
+    def trajectory_times(self, n_steps: int) -> list[float]:
+        """Latent times visited by `trajectory`: n_steps + 1 evenly spaced points of [0, 1] by default."""
+        return [step / n_steps for step in range(n_steps + 1)]
+
+    def trajectory(self, x: Tensor, n_steps: int) -> Tensor:
+        """Decoded states along the latent path from encode(x): shape (n_steps + 1, batch, *state_shape)."""
+        if n_steps < 1:
+            raise ValueError(f"n_steps must be >= 1, got {n_steps}")
+        latent = self.encode(x)
+        return torch.stack([self.decode(self.advance(latent, t)) for t in self.trajectory_times(n_steps)])

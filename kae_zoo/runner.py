@@ -1,0 +1,143 @@
+"""Run benchmark cells: train a family's surrogate on a task for one seed, score it, collect the results.
+
+A cell that raises or diverges is recorded as failed with its reason and the run goes on. Task data (and so
+the base network) is built once per (task, seed, preset, view) and shared by the families of one run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import logging
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from .config import PRESETS
+from .evaluate import EvaluationConfig, score
+from .families import get_family
+from .results import CellResult, write_results
+from .tasks import get_task
+from .tasks.base import TaskData
+from .training import train
+
+logger = logging.getLogger(__name__)
+
+
+def resolve_device(name: str) -> torch.device:
+    """"auto" -> CUDA when available, else CPU; "cuda" without a GPU is an error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name not in ("cpu", "cuda"):
+        raise ValueError(f"device {name!r} is not one of auto, cpu, cuda")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' was asked for but torch sees no CUDA GPU; use --device cpu or auto")
+    return torch.device(name)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch from the cell's seed."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """A benchmark matrix: the cross product families x tasks x seeds at one preset."""
+
+    families: tuple[str, ...]
+    tasks: tuple[str, ...]
+    seeds: tuple[int, ...]
+    preset: str = "default"
+    device: str = "auto"
+    overrides: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)  # family -> field -> value
+
+    def validate(self) -> None:
+        """Fail on the first unknown name or bad value, before any work is done."""
+        if not self.families or not self.tasks or not self.seeds:
+            raise ValueError("families, tasks and seeds must each name at least one value")
+        for family in self.families:
+            get_family(family)
+        for task in self.tasks:
+            get_task(task)
+        for seed in self.seeds:
+            if not isinstance(seed, int) or seed < 0:
+                raise ValueError(f"seed {seed!r} must be a non-negative integer")
+        if self.preset not in PRESETS:
+            raise ValueError(f"unknown preset {self.preset!r}; valid presets: {', '.join(PRESETS)}")
+        resolve_device(self.device)
+        for family in self.families:  # configs resolve (overrides are valid) for every task
+            for task in self.tasks:
+                get_family(family).make_config(self.preset, task, self.overrides.get(family))
+
+    def cells(self) -> list[tuple[str, str, int]]:
+        return list(itertools.product(self.families, self.tasks, self.seeds))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "overrides": {k: dict(v) for k, v in self.overrides.items()}}
+
+
+def run_cell(
+    family_name: str,
+    task_name: str,
+    seed: int,
+    preset: str = "default",
+    device: str | torch.device = "auto",
+    overrides: Mapping[str, Any] | None = None,
+    task_data: TaskData | None = None,
+    progress: bool = True,
+    evaluation: EvaluationConfig = EvaluationConfig(),
+) -> CellResult:
+    """Train and score one cell; failures (exceptions, divergence) come back as a failed CellResult."""
+    device = resolve_device(device) if isinstance(device, str) else device
+    family = get_family(family_name)
+    config = family.make_config(preset, task_name, overrides)
+    result = CellResult(family_name, task_name, seed, family_config=config.to_dict())
+    try:
+        seed_everything(seed)
+        if task_data is None:
+            task_data = get_task(task_name)().load(seed, preset, family.data_view, device, progress)
+        result.split_description = task_data.split_description
+        seed_everything(seed)
+        model = family(config, task_data.spec).to(device)
+        report = train(
+            model, task_data.splits["train"], task_data.splits["val"], config, seed, progress,
+            description=f"{family_name}/{task_name}/{seed}",
+        )
+        scores = score(model, task_data, report, seed, evaluation)
+    except Exception as error:  # one broken cell must not stop the matrix: record why and go on
+        logger.warning("cell %s/%s/%d failed: %s", family_name, task_name, seed, error)
+        result.status, result.error = "failed", f"{type(error).__name__}: {error}"
+        return result
+    result.scalars, result.curves = scores.scalars, scores.curves
+    return result
+
+
+def run_matrix(spec: RunSpec, out: str | Path | None = None, progress: bool = True) -> list[CellResult]:
+    """Run every cell of `spec` (with a progress bar) and, when `out` is given, write the result file."""
+    spec.validate()
+    device = resolve_device(spec.device)
+    task_cache: dict[tuple[str, int, str], TaskData] = {}
+    results = []
+    for family_name, task_name, seed in tqdm(spec.cells(), desc="cells", disable=not progress):
+        view = get_family(family_name).data_view
+        key = (task_name, seed, view)
+        if key not in task_cache:
+            seed_everything(seed)
+            try:
+                task_cache[key] = get_task(task_name)().load(seed, spec.preset, view, device, progress)
+            except Exception as error:
+                results.append(CellResult(family_name, task_name, seed, status="failed",
+                                          error=f"{type(error).__name__}: {error}"))
+                continue
+        results.append(run_cell(family_name, task_name, seed, spec.preset, device,
+                                spec.overrides.get(family_name), task_cache[key], progress))
+    if out is not None:
+        write_results(out, results, spec.to_dict(), str(device))
+    return results

@@ -1,0 +1,46 @@
+"""The task registry and the built-in tasks.
+
+`register_task("name")` decorates a `Task` subclass; third-party packages add tasks through the entry-point
+group `kae_zoo.tasks`.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, TypeVar
+
+from ..registry import Registry
+from .base import ClassificationTask, Task, TaskData
+
+TaskT = TypeVar("TaskT", bound=type[Task])
+
+
+def register_task(name: str) -> Callable[[TaskT], TaskT]:
+    """Class decorator: register a `Task` subclass as task `name` (and set its `name`)."""
+
+    def wrap(cls: TaskT) -> TaskT:
+        if not (isinstance(cls, type) and issubclass(cls, Task)):
+            raise TypeError(f"task {name!r} must be a subclass of kae_zoo.tasks.Task, got {cls!r}")
+        cls.name = name
+        return TASKS.register(name, cls)
+
+    return wrap
+
+
+TASKS: Registry[type[Task]] = Registry(
+    "task", entry_point_group="kae_zoo.tasks", adopt=lambda name, cls: register_task(name)(cls)
+)
+
+
+def list_tasks() -> list[str]:
+    """Names of every registered task."""
+    return TASKS.names()
+
+
+def get_task(name: str) -> type[Task]:
+    """The task class called `name`; an unknown name raises an error listing the known tasks."""
+    return TASKS.get(name)
+
+
+from . import digits, mnist, yinyang  # noqa: E402,F401  (built-ins register themselves)
+
+__all__ = ["Task", "TaskData", "ClassificationTask", "register_task", "list_tasks", "get_task", "TASKS"]

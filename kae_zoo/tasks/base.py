@@ -1,0 +1,151 @@
+"""What a task gives a family: train / val / test batches, a data spec, and what scoring needs.
+
+Classification tasks (Yin-Yang, digits, MNIST) share one pipeline: raw splits -> a trained (cached) residual
+MLP base network -> its layer representations -> per-layer preprocessing -> (source, target) pairs. Metadata
+(name, description, classes) lives on the class, so listing tasks never loads data (MTEB's pattern).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Callable, ClassVar
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ..families.base import Batch, DataSpec, DataView
+from .base_network import BaseNetworkConfig, ResidualMLP, cached_base_network
+from .preprocessing import LayerTransform, fit_layer_transforms
+
+logger = logging.getLogger(__name__)
+
+SPLITS = ("train", "val", "test")
+RawSplits = dict[str, tuple[np.ndarray, np.ndarray]]
+
+
+@dataclass
+class TaskData:
+    """Everything a cell needs from a task: batches per split and the hooks scoring uses."""
+
+    task: str
+    view: DataView
+    spec: DataSpec
+    splits: dict[str, Batch]  # "train" / "val" / "test" -> {"source", "target", "label"}
+    split_description: str  # where each split came from (recorded in the results)
+    # Target state (preprocessed) -> class logits through the base network's head; None without a base network.
+    head: Callable[[Tensor], Tensor] | None = None
+    base_test_logits: Tensor | None = None  # the base network's own logits on the test split
+    layer_names: list[str] = field(default_factory=list)
+    test_layer_states: list[np.ndarray] = field(default_factory=list)  # preprocessed test states per base layer
+    notes: dict[str, str] = field(default_factory=dict)
+
+
+class Task(ABC):
+    """A data set (and, for classification tasks, a base network) that surrogates are benchmarked on."""
+
+    name: ClassVar[str]
+    description: ClassVar[str] = ""
+    views: ClassVar[tuple[DataView, ...]] = ("layer_pair",)
+
+    @abstractmethod
+    def load(self, seed: int, preset: str, view: DataView, device: torch.device, progress: bool = True) -> TaskData:
+        """Build the task's data for one cell; everything random is seeded from `seed`."""
+
+    def check_view(self, view: DataView) -> None:
+        if view not in self.views:
+            raise ValueError(f"task {self.name!r} has no {view!r} view; it offers: {', '.join(self.views)}")
+
+
+def stratified_split(labels: np.ndarray, fractions: tuple[float, float, float], seed: int) -> dict[str, np.ndarray]:
+    """Indices of a stratified train / val / test split (disjoint, covering every sample)."""
+    if not np.isclose(sum(fractions), 1.0) or min(fractions) <= 0:
+        raise ValueError(f"split fractions must be positive and sum to 1, got {fractions}")
+    rng = np.random.default_rng(seed)
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in SPLITS}
+    for label in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == label))
+        n_train = int(round(fractions[0] * len(members)))
+        n_val = int(round(fractions[1] * len(members)))
+        parts["train"].append(members[:n_train])
+        parts["val"].append(members[n_train : n_train + n_val])
+        parts["test"].append(members[n_train + n_val :])
+    return {name: np.sort(np.concatenate(chunks)) for name, chunks in parts.items()}
+
+
+class ClassificationTask(Task):
+    """A labelled data set whose base residual MLP's layer-to-layer map is what surrogates model."""
+
+    n_classes: ClassVar[int]
+    n_components: ClassVar[int]  # PCA dimension of every preprocessed layer
+    frobenius_norm: ClassVar[float] = 100.0  # the paper's ||X||_F after preprocessing
+    base_network: ClassVar[dict[str, BaseNetworkConfig]]  # per preset
+    views = ("layer_pair", "autoencode")
+
+    @abstractmethod
+    def raw_splits(self) -> tuple[RawSplits, str]:
+        """Float32 features and int64 labels per split, and a one-line description of how they were split."""
+
+    def load(self, seed: int, preset: str, view: DataView, device: torch.device, progress: bool = True) -> TaskData:
+        self.check_view(view)
+        raw, description = self.raw_splits()
+        if view == "autoencode":
+            return self._autoencode_data(raw, description, device)
+        network, cache_key = cached_base_network(
+            self.name, *raw["train"], self.n_classes, self.base_network[preset], seed, progress
+        )
+        layers = {name: self._representations(network, raw[name][0]) for name in SPLITS}
+        transforms = fit_layer_transforms(layers["train"], self.n_components, self.frobenius_norm)
+        splits = {}
+        for name in SPLITS:
+            source = transforms[0].apply(layers[name][0])
+            target = transforms[-1].apply(layers[name][-1])
+            splits[name] = {
+                "source": torch.from_numpy(source.astype(np.float32)).to(device),
+                "target": torch.from_numpy(target.astype(np.float32)).to(device),
+                "label": torch.from_numpy(raw[name][1]).to(device),
+            }
+        with torch.no_grad():
+            base_logits = network(torch.from_numpy(raw["test"][0]))
+        return TaskData(
+            task=self.name,
+            view=view,
+            spec=DataSpec(state_shape=(splits["train"]["source"].shape[1],), n_classes=self.n_classes),
+            splits=splits,
+            split_description=description,
+            head=make_head(network, transforms[-1]),
+            base_test_logits=base_logits.to(device),
+            layer_names=network.layer_names,
+            test_layer_states=[transform.apply(states) for transform, states in zip(transforms, layers["test"])],
+            notes={"base_network_cache_key": cache_key},
+        )
+
+    @staticmethod
+    @torch.no_grad()
+    def _representations(network: ResidualMLP, features: np.ndarray) -> list[np.ndarray]:
+        states = network.representations(torch.from_numpy(features))
+        return [state.double().numpy() for state in states]
+
+    def _autoencode_data(self, raw: RawSplits, description: str, device: torch.device) -> TaskData:
+        """Raw features as both source and target, for families that autoencode the data itself."""
+        splits = {}
+        for name in SPLITS:
+            features = torch.from_numpy(raw[name][0]).to(device)
+            splits[name] = {"source": features, "target": features, "label": torch.from_numpy(raw[name][1]).to(device)}
+        spec = DataSpec(state_shape=(raw["train"][0].shape[1],), n_classes=self.n_classes)
+        return TaskData(task=self.name, view="autoencode", spec=spec, splits=splits, split_description=description)
+
+
+def make_head(network: ResidualMLP, target_transform: LayerTransform) -> Callable[[Tensor], Tensor]:
+    """Preprocessed target state -> logits: undo the preprocessing, then the base network's linear head."""
+    head = copy.deepcopy(network.head).double()
+
+    @torch.no_grad()
+    def logits(states: Tensor) -> Tensor:
+        raw = target_transform.inverse(states.detach().double().cpu().numpy())
+        return head(torch.from_numpy(raw)).to(states.device)
+
+    return logits

@@ -1,0 +1,160 @@
+"""The one trainer every family shares, driven only by the family's `loss(batch)`.
+
+AdamW with a constant, cosine or triangular-cyclic learning rate; the validation loss is checked every
+`eval_every_epochs` and the best weights are restored at the end (early stopping when patience runs out); a
+non-finite loss term stops training with `DivergenceError`, which the runner records as a failed cell.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+from tqdm.auto import tqdm
+
+from .config import TrainingConfig
+from .families.base import Batch, Surrogate
+
+logger = logging.getLogger(__name__)
+
+
+class DivergenceError(RuntimeError):
+    """Training produced a NaN or infinite loss; the message says which term, where."""
+
+
+@dataclass
+class TrainReport:
+    """What happened during training."""
+
+    n_epochs_run: int
+    n_steps: int
+    best_epoch: int
+    best_val_loss: float
+    stopped_early: bool
+    seconds: float
+    val_history: list[float] = field(default_factory=list)
+
+
+def batch_size_of(batch: Batch) -> int:
+    return next(iter(batch.values())).shape[0]
+
+
+def iterate_minibatches(batch: Batch, batch_size: int, generator: torch.Generator | None) -> list[Batch]:
+    """Split `batch` into mini-batches, shuffled with `generator` (in order when it is None)."""
+    n_samples = batch_size_of(batch)
+    if generator is None:
+        order = torch.arange(n_samples)
+    else:
+        order = torch.randperm(n_samples, generator=generator)
+    chunks = order.split(batch_size)
+    device = next(iter(batch.values())).device
+    return [{key: value[chunk.to(device)] for key, value in batch.items()} for chunk in chunks]
+
+
+def make_scheduler(
+    optimizer: torch.optim.Optimizer, config: TrainingConfig, steps_per_epoch: int
+) -> torch.optim.lr_scheduler.LRScheduler | None:
+    """The learning-rate schedule named by `config.lr_schedule` (stepped once per optimiser step)."""
+    floor = config.learning_rate * config.min_lr_fraction
+    total_steps = config.n_epochs * steps_per_epoch
+    if config.lr_schedule == "constant":
+        return None
+    if config.lr_schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps, eta_min=floor)
+    half_cycle = max(1, config.cycle_epochs * steps_per_epoch // 2)
+    return torch.optim.lr_scheduler.CyclicLR(
+        optimizer, base_lr=floor, max_lr=config.learning_rate, step_size_up=half_cycle,
+        mode="triangular", cycle_momentum=False,
+    )
+
+
+def check_finite(terms: dict[str, Tensor], epoch: int, step: int) -> None:
+    """Raise DivergenceError naming the first non-finite loss term."""
+    for name, value in terms.items():
+        if not torch.isfinite(value).all():
+            raise DivergenceError(f"loss term {name!r} became {value.item()} at epoch {epoch}, step {step}")
+
+
+@torch.no_grad()
+def evaluate_loss(model: Surrogate, batch: Batch, batch_size: int) -> float:
+    """Mean total loss over `batch`, weighted by mini-batch size, in eval mode."""
+    model.eval()
+    total, count = 0.0, 0
+    for minibatch in iterate_minibatches(batch, batch_size, generator=None):
+        n = batch_size_of(minibatch)
+        total += float(model.loss(minibatch)["total"]) * n
+        count += n
+    return total / max(count, 1)
+
+
+def train(
+    model: Surrogate,
+    train_batch: Batch,
+    val_batch: Batch,
+    config: TrainingConfig,
+    seed: int,
+    progress: bool = True,
+    description: str = "train",
+) -> TrainReport:
+    """Fit `model` on `train_batch`, selecting the epoch with the lowest validation loss.
+
+    All randomness (shuffling) comes from `seed`; the model's initial weights are the caller's business.
+    """
+    config.validate()
+    generator = torch.Generator().manual_seed(seed)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    steps_per_epoch = math.ceil(batch_size_of(train_batch) / config.batch_size)
+    scheduler = make_scheduler(optimizer, config, steps_per_epoch)
+
+    best_val, best_epoch, best_state = math.inf, 0, copy.deepcopy(model.state_dict())
+    checks_without_improvement, step, stopped_early = 0, 0, False
+    val_history: list[float] = []
+    start = time.perf_counter()
+    bar = tqdm(range(1, config.n_epochs + 1), desc=description, disable=not progress, leave=False)
+    epoch = 0
+    for epoch in bar:
+        model.train()
+        for minibatch in iterate_minibatches(train_batch, config.batch_size, generator):
+            terms = model.loss(minibatch)
+            check_finite(terms, epoch, step)
+            optimizer.zero_grad(set_to_none=True)
+            terms["total"].backward()
+            if config.gradient_clip_norm > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), config.gradient_clip_norm)
+            optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
+            step += 1
+        if epoch % config.eval_every_epochs and epoch != config.n_epochs:
+            continue
+        val_loss = evaluate_loss(model, val_batch, config.batch_size)
+        if not math.isfinite(val_loss):
+            raise DivergenceError(f"validation loss became {val_loss} at epoch {epoch}")
+        val_history.append(val_loss)
+        bar.set_postfix(train=f"{terms['total'].item():.4g}", val=f"{val_loss:.4g}")
+        if val_loss < best_val:
+            best_val, best_epoch, checks_without_improvement = val_loss, epoch, 0
+            best_state = copy.deepcopy(model.state_dict())
+        else:
+            checks_without_improvement += 1
+            if config.early_stopping_patience and checks_without_improvement >= config.early_stopping_patience:
+                stopped_early = True
+                logger.info("early stop at epoch %d (best %d, val %.4g)", epoch, best_epoch, best_val)
+                break
+    bar.close()
+    model.load_state_dict(best_state)
+    model.eval()
+    return TrainReport(
+        n_epochs_run=epoch,
+        n_steps=step,
+        best_epoch=best_epoch,
+        best_val_loss=best_val,
+        stopped_early=stopped_early,
+        seconds=time.perf_counter() - start,
+        val_history=val_history,
+    )

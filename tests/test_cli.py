@@ -1,0 +1,85 @@
+"""The command line: list, run, show, and one-line errors with exit code 2 that write nothing."""
+
+import pytest
+
+from kae_zoo.cli import main
+from kae_zoo.results import read_results
+
+def exit_code(arguments: list[str]) -> int:
+    """main()'s return value, or the code argparse exits with."""
+    try:
+        return main(arguments)
+    except SystemExit as exit:
+        return exit.code
+
+
+FAST = ["--preset", "smoke", "--quiet", "--set", "koopman.n_epochs=2"]
+
+
+def test_list(capsys):
+    assert main(["list"]) == 0
+    output = capsys.readouterr().out
+    for expected in ("families:", "koopman", "tasks:", "yinyang", "digits", "mnist", "metrics:", "betti",
+                     "isometry_error", "presets: smoke, default, paper"):
+        assert expected in output
+
+
+def test_run_then_show(tmp_path, capsys):
+    out = tmp_path / "yy.nc"
+    assert main(["run", "--family", "koopman", "--task", "yinyang", "--seed", "0,1", *FAST, "--out", str(out)]) == 0
+    dataset = read_results(out)
+    assert list(dataset.seed.values) == [0, 1] and (dataset["status"] == "ok").all()
+    assert dataset["betti"].dims == ("family", "task", "seed", "step", "homology_dim")
+    assert dataset["base_betti"].sizes["layer"] == 6
+    capsys.readouterr()
+    assert main(["show", str(out)]) == 0
+    shown = capsys.readouterr().out
+    assert "koopman" in shown and "accuracy" in shown and "2/2" in shown and "beta_0 + beta_1" in shown
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["run", "--family", "nope", "--task", "yinyang"], "unknown family 'nope'"),
+        (["run", "--family", "koopman", "--task", "nope"], "unknown task 'nope'"),
+        (["run", "--family", "koopman", "--task", "yinyang", "--seed", "x"], "--seed 'x'"),
+        (["run", "--family", "koopman", "--task", "yinyang", "--seed", "-1"], "--seed '-1'"),
+        (["run", "--family", "koopman", "--task", "yinyang", "--preset", "huge"], "invalid choice: 'huge'"),
+        (["run", "--family", "koopman", "--task", "yinyang", "--device", "tpu"], "invalid choice: 'tpu'"),
+        (["run", "--family", "koopman", "--task", "yinyang", "--set", "n_epochs=2"], "FAMILY.FIELD=VALUE"),
+        (["run", "--family", "koopman", "--task", "yinyang", "--set", "koopman.wings=2"], "unknown KoopmanConfig"),
+        (["run", "--family", "koopman", "--task", "yinyang", "--set", "koopman.n_epochs=0"], "n_epochs must be > 0"),
+        (["run", "--family", "koopman", "--task", "yinyang", "--set", "sae.n_epochs=2"], "not in this run"),
+        (["run", "--family", ",", "--task", "yinyang"], "at least one value"),
+    ],
+)
+def test_bad_run_arguments(tmp_path, capsys, arguments, message):
+    out = tmp_path / "r.nc"
+    assert exit_code([*arguments, "--out", str(out)]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and error.startswith("kae-zoo: error:")
+    if message:
+        assert message in error
+    assert not out.exists() and not list(tmp_path.iterdir())
+
+
+def test_out_must_be_netcdf(tmp_path, capsys):
+    assert main(["run", "--family", "koopman", "--task", "yinyang", "--out", str(tmp_path / "r.csv")]) == 2
+    assert "must be a .nc file" in capsys.readouterr().err
+
+
+def test_existing_results_survive_a_bad_run(tmp_path, capsys):
+    out = tmp_path / "r.nc"
+    out.write_bytes(b"previous results")
+    assert main(["run", "--family", "nope", "--task", "yinyang", "--out", str(out)]) == 2
+    assert out.read_bytes() == b"previous results"
+
+
+@pytest.mark.parametrize("content", [None, b"garbage"])
+def test_show_bad_file(tmp_path, capsys, content):
+    path = tmp_path / "r.nc"
+    if content:
+        path.write_bytes(content)
+    assert main(["show", str(path)]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "r.nc" in error

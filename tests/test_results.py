@@ -1,0 +1,117 @@
+"""The results store: its schema, exact round-trips, atomic writes and clear errors on bad files."""
+
+import json
+
+import numpy as np
+import pytest
+import xarray as xr
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kae_zoo.metrics import get_metric
+from kae_zoo.results import CellResult, ResultFileError, read_results, write_results
+
+
+def cells() -> list[CellResult]:
+    betti = np.array([[4.0, 2.0], [3.0, 1.0], [3.0, 0.0]])
+    return [
+        CellResult("koopman", "yinyang", 0, scalars={"accuracy": 0.99, "state_error": 0.1},
+                   curves={"betti": (("step", "homology_dim"), {"step": [0, 1, 2], "homology_dim": [0, 1]}, betti)},
+                   split_description="reference splits", family_config={"observable_dim": 20}),
+        CellResult("koopman", "yinyang", 1, status="failed", error="DivergenceError: loss term 'total' became nan"),
+        CellResult("koopman", "digits", 0, scalars={"accuracy": 0.95},
+                   curves={"betti": (("step", "homology_dim"), {"step": [0, 1], "homology_dim": [0, 1]},
+                                     betti[:2])}),
+    ]
+
+
+def test_schema(tmp_path):
+    path = tmp_path / "r.nc"
+    write_results(path, cells(), {"preset": "smoke"}, device="cpu")
+    dataset = read_results(path)
+    assert dataset["accuracy"].dims == ("family", "task", "seed")
+    assert dataset["betti"].dims == ("family", "task", "seed", "step", "homology_dim")
+    assert list(dataset.task.values) == ["yinyang", "digits"] and list(dataset.seed.values) == [0, 1]
+    for name in ("accuracy", "state_error", "betti"):
+        spec = get_metric(name)
+        attrs = dataset[name].attrs
+        assert (attrs["units"], attrs["long_name"], attrs["higher_is_better"]) == (
+            spec.units, spec.long_name, int(spec.higher_is_better))
+        assert attrs["split"] == "test"
+    for attr in ("kae_zoo_version", "git_sha", "torch_version", "device", "created", "config"):
+        assert attr in dataset.attrs
+    assert json.loads(dataset.attrs["config"]) == {"preset": "smoke"}
+    assert dataset["status"].sel(task="yinyang").values.tolist() == [["ok", "failed"]]
+    assert dataset["status"].sel(task="digits", seed=1).item() == "missing"
+    assert "nan" in dataset["error"].sel(task="yinyang", seed=1).item()
+    assert json.loads(dataset["family_config"].sel(task="yinyang", seed=0).item()) == {"observable_dim": 20}
+    # A shorter curve is padded with NaN, never with made-up numbers.
+    assert np.isnan(dataset["betti"].sel(task="digits", seed=0, step=2).values).all()
+    assert np.isnan(dataset["accuracy"].sel(task="yinyang", seed=1).item())
+
+
+def test_unregistered_metric_is_refused(tmp_path):
+    with pytest.raises(Exception, match="unknown metric 'made_up'"):
+        write_results(tmp_path / "r.nc", [CellResult("koopman", "yinyang", 0, scalars={"made_up": 1.0})], {}, "cpu")
+    assert not list(tmp_path.iterdir())  # nothing half-written
+
+
+def test_failed_write_keeps_the_old_file(tmp_path):
+    path = tmp_path / "r.nc"
+    write_results(path, cells(), {}, "cpu")
+    before = path.read_bytes()
+    with pytest.raises(Exception):
+        write_results(path, [CellResult("koopman", "yinyang", 0, scalars={"made_up": 1.0})], {}, "cpu")
+    assert path.read_bytes() == before
+    assert [item.name for item in tmp_path.iterdir()] == ["r.nc"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"not a netcdf file at all", "not a readable netCDF"),
+        (None, "does not exist"),
+    ],
+)
+def test_bad_files_raise_result_file_error(tmp_path, content, message):
+    path = tmp_path / "bad.nc"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(ResultFileError, match=message):
+        read_results(path)
+
+
+def test_truncated_and_foreign_files(tmp_path):
+    path = tmp_path / "r.nc"
+    write_results(path, cells(), {}, "cpu")
+    truncated = tmp_path / "truncated.nc"
+    truncated.write_bytes(path.read_bytes()[:2000])
+    with pytest.raises(ResultFileError, match="not a readable netCDF"):
+        read_results(truncated)
+    foreign = tmp_path / "foreign.nc"
+    xr.Dataset({"x": ("time", [1.0, 2.0])}).to_netcdf(foreign, engine="h5netcdf")
+    with pytest.raises(ResultFileError, match="not a kae-zoo result file: missing family"):
+        read_results(foreign)
+
+
+finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
+
+
+@settings(max_examples=25, deadline=None)
+@given(values=st.lists(st.tuples(finite, finite), min_size=1, max_size=4),
+       error=st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=30))
+def test_round_trip_is_exact(tmp_path_factory, values, error):
+    written = [
+        CellResult("koopman", "yinyang", seed, status="failed" if seed == 0 else "ok", error=error if seed == 0 else "",
+                   scalars={"accuracy": a, "state_error": b})
+        for seed, (a, b) in enumerate(values)
+    ]
+    path = tmp_path_factory.mktemp("roundtrip") / "r.nc"
+    write_results(path, written, {"note": error}, "cpu")
+    dataset = read_results(path)
+    for cell in written:
+        selected = dataset.sel(family="koopman", task="yinyang", seed=cell.seed)
+        assert selected["accuracy"].item() == cell.scalars["accuracy"]
+        assert selected["state_error"].item() == cell.scalars["state_error"]
+        assert selected["error"].item() == cell.error
+    assert json.loads(dataset.attrs["config"]) == {"note": error}

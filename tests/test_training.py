@@ -1,0 +1,73 @@
+"""The shared trainer: it learns, selects by validation loss, stops early, and refuses to diverge silently."""
+
+import math
+
+import pytest
+import torch
+
+from helpers import random_batch, tiny_model
+from kae_zoo.training import DivergenceError, evaluate_loss, iterate_minibatches, make_scheduler, train
+
+
+def learnable_batches(model, seed=0):
+    batch = random_batch(model, n_samples=64, seed=seed)
+    batch["target"] = 0.5 * batch["source"]  # a linear map the Koopman AE can learn
+    return batch
+
+
+def test_training_reduces_validation_loss():
+    model = tiny_model("koopman", n_epochs=30, learning_rate=1e-2, lr_schedule="constant")
+    train_batch, val_batch = learnable_batches(model, 0), learnable_batches(model, 1)
+    before = evaluate_loss(model, val_batch, 64)
+    report = train(model, train_batch, val_batch, model.config, seed=0, progress=False)
+    assert report.best_val_loss < 0.5 * before
+    assert evaluate_loss(model, val_batch, 64) == pytest.approx(report.best_val_loss, rel=1e-5)  # best restored
+    assert report.n_steps == 30 * math.ceil(64 / model.config.batch_size)
+
+
+def test_same_seed_same_weights():
+    weights = []
+    for _ in range(2):
+        model = tiny_model("koopman", seed=5, n_epochs=3)
+        train(model, learnable_batches(model), learnable_batches(model, 1), model.config, seed=7, progress=False)
+        weights.append(torch.cat([parameter.flatten() for parameter in model.parameters()]))
+    assert torch.equal(weights[0], weights[1])
+
+
+def test_early_stopping_stops_when_validation_does_not_improve():
+    model = tiny_model("koopman", n_epochs=200, learning_rate=1e-2, lr_schedule="constant",
+                       early_stopping_patience=3)
+    train_batch = learnable_batches(model, 0)
+    val_batch = dict(train_batch, target=-train_batch["target"])  # learning the training map hurts validation
+    report = train(model, train_batch, val_batch, model.config, seed=0, progress=False)
+    assert report.stopped_early and report.n_epochs_run < 200
+    assert report.n_epochs_run == report.best_epoch + 3
+
+
+def test_nan_loss_raises_divergence_error():
+    model = tiny_model("koopman", n_epochs=2)
+    batch = random_batch(model)
+    batch["source"][0, 0] = float("nan")
+    with pytest.raises(DivergenceError, match="became nan at epoch 1"):
+        train(model, batch, random_batch(model, seed=1), model.config, seed=0, progress=False)
+
+
+def test_minibatches_cover_every_sample_once():
+    batch = {"source": torch.arange(10.0)[:, None], "label": torch.arange(10)}
+    chunks = iterate_minibatches(batch, 4, torch.Generator().manual_seed(0))
+    assert [len(chunk["label"]) for chunk in chunks] == [4, 4, 2]
+    assert sorted(torch.cat([chunk["label"] for chunk in chunks]).tolist()) == list(range(10))
+
+
+def test_triangular_schedule_cycles_between_floor_and_peak():
+    model = tiny_model("koopman", learning_rate=0.1, min_lr_fraction=0.01, lr_schedule="triangular",
+                       cycle_epochs=2)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=0.1)
+    scheduler = make_scheduler(optimizer, model.config, steps_per_epoch=5)  # half cycle = 5 steps
+    rates = []
+    for _ in range(10):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    assert rates[0] == pytest.approx(0.001) and rates[5] == pytest.approx(0.1)
+    assert rates[9] < rates[5]
