@@ -56,15 +56,15 @@ def format_betti_curves(dataset: xr.Dataset) -> str:
         for task in dataset.task.values:
             cell = dataset.sel(family=family, task=task)
             trajectory = cell["betti"].sum("homology_dim", min_count=1).mean("seed")
-            parts = [f"{family}/{task}: " + " ".join(_integer(value) for value in trajectory.values)]
+            parts = [f"{family}/{task}: " + " ".join(_format_count(value) for value in trajectory.values)]
             if "base_betti" in dataset:
                 base = cell["base_betti"].sum("homology_dim", min_count=1).mean("seed")
-                parts.append(" ".join(_integer(value) for value in base.values))
+                parts.append(" ".join(_format_count(value) for value in base.values))
             lines.append("  " + " | ".join(parts))
     return "\n".join(lines)
 
 
-def _integer(value: float) -> str:
+def _format_count(value: float) -> str:
     return "-" if not np.isfinite(value) else f"{value:.3g}"
 
 
