@@ -1,7 +1,7 @@
 """Score a trained surrogate on a task's held-out test split: the common scores of every family.
 
 Scores that need something a task does not have (a base network's head, class labels) are left out, and the
-results store writes them as NaN.
+results store writes them as NaN. Tasks with a known sparse generative model add the scores of `evaluate_sparse`.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .evaluate_sparse import RecoveryTracker, sparse_scores
 from .families.base import Surrogate
 from .metrics.classification import accuracy, agreement, macro_accuracy
 from .metrics.geometry import isometry_error, state_error
@@ -28,6 +29,7 @@ class EvaluationConfig:
     isometry_max_points: int = 1000  # pairwise distances on at most this many test points (seeded subsample)
     throughput_batch_size: int = 1024
     throughput_min_seconds: float = 0.2
+    recovery_every_steps: int = 50  # optimiser steps between points of the dictionary-recovery curve
 
 
 @dataclass
@@ -50,9 +52,10 @@ def to_numpy(tensor: torch.Tensor) -> np.ndarray:
 
 
 def score(
-    model: Surrogate, data: TaskData, report: TrainReport, seed: int, config: EvaluationConfig = EvaluationConfig()
+    model: Surrogate, data: TaskData, report: TrainReport, seed: int, config: EvaluationConfig = EvaluationConfig(),
+    recovery: RecoveryTracker | None = None,
 ) -> Scores:
-    """Every common score of `model` on `data`'s test split."""
+    """Every common score of `model` on `data`'s test split (`recovery`: what tracked training, if anything)."""
     test = data.splits["test"]
     source, target = test["source"], test["target"]
     labels = test["label"].cpu().numpy() if "label" in test else None
@@ -94,4 +97,7 @@ def score(
             curves["base_betti"] = (("layer", "homology_dim"), {"layer": data.layer_names, "homology_dim": [0, 1]},
                                     base_betti.astype(np.float64))
             scalars["betti_simplification"] = betti_simplification(betti.sum(axis=1), base_betti.sum(axis=1))
+    sparse_scalars, sparse_curves = sparse_scores(model, data, report, recovery)
+    scalars.update(sparse_scalars)
+    curves.update(sparse_curves)
     return Scores(scalars, curves)

@@ -10,9 +10,10 @@ import dataclasses
 import itertools
 import logging
 import random
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -20,6 +21,7 @@ from tqdm.auto import tqdm
 
 from .config import PRESETS
 from .evaluate import EvaluationConfig, score
+from .evaluate_sparse import recovery_tracker
 from .families import get_family
 from .results import CellResult, write_results
 from .tasks import get_task
@@ -40,6 +42,21 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+@contextmanager
+def torch_threads(n_threads: int) -> Iterator[None]:
+    """Run the block with `n_threads` torch CPU threads, then restore the previous count.
+
+    CPU results depend on the thread count (it changes the order of float reductions), so a run fixes it rather
+    than inheriting the machine's core count: the same seed then gives the same numbers on any machine.
+    """
+    previous = torch.get_num_threads()
+    torch.set_num_threads(n_threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and torch from the cell's seed."""
     random.seed(seed)
@@ -56,6 +73,8 @@ class RunSpec:
     seeds: tuple[int, ...]
     preset: str = "default"
     device: str = "auto"
+    # torch CPU threads; 1 is fastest for the small default models and makes CPU numbers machine-independent
+    threads: int = 1
     overrides: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)  # family -> field -> value
 
     def validate(self) -> None:
@@ -69,6 +88,8 @@ class RunSpec:
         for seed in self.seeds:
             if not isinstance(seed, int) or seed < 0:
                 raise ValueError(f"seed {seed!r} must be a non-negative integer")
+        if isinstance(self.threads, bool) or not isinstance(self.threads, int) or self.threads < 1:
+            raise ValueError(f"threads {self.threads!r} must be a positive integer")
         if self.preset not in PRESETS:
             raise ValueError(f"unknown preset {self.preset!r}; valid presets: {', '.join(PRESETS)}")
         resolve_device(self.device)
@@ -106,11 +127,13 @@ def run_cell(
         result.split_description = task_data.split_description
         seed_everything(seed)
         model = family(config, task_data.spec).to(device)
+        tracker = recovery_tracker(model, task_data)
         report = train(
             model, task_data.splits["train"], task_data.splits["val"], config, seed, progress,
             description=f"{family_name}/{task_name}/{seed}",
+            on_step=tracker, track_every_steps=evaluation.recovery_every_steps,
         )
-        scores = score(model, task_data, report, seed, evaluation)
+        scores = score(model, task_data, report, seed, evaluation, tracker)
     except Exception as error:  # one broken cell must not stop the matrix: record why and go on
         logger.warning("cell %s/%s/%d failed: %s", family_name, task_name, seed, error)
         result.status, result.error = "failed", f"{type(error).__name__}: {error}"
@@ -124,20 +147,23 @@ def run_matrix(spec: RunSpec, out: str | Path | None = None, progress: bool = Tr
     spec.validate()
     device = resolve_device(spec.device)
     task_cache: dict[tuple[str, int, str], TaskData] = {}
+    task_errors: dict[tuple[str, int, str], str] = {}
     results = []
-    for family_name, task_name, seed in tqdm(spec.cells(), desc="cells", disable=not progress):
-        view = get_family(family_name).data_view
-        key = (task_name, seed, view)
-        if key not in task_cache:
-            seed_everything(seed)
-            try:
-                task_cache[key] = get_task(task_name)().load(seed, spec.preset, view, device, progress)
-            except Exception as error:
-                results.append(CellResult(family_name, task_name, seed, status="failed",
-                                          error=f"{type(error).__name__}: {error}"))
+    with torch_threads(spec.threads):
+        for family_name, task_name, seed in tqdm(spec.cells(), desc="cells", disable=not progress):
+            view = get_family(family_name).data_view
+            key = (task_name, seed, view)
+            if key not in task_cache and key not in task_errors:
+                seed_everything(seed)
+                try:
+                    task_cache[key] = get_task(task_name)().load(seed, spec.preset, view, device, progress)
+                except Exception as error:  # recorded in every cell that needs this task; the matrix goes on
+                    task_errors[key] = f"{type(error).__name__}: {error}"
+            if key in task_errors:
+                results.append(CellResult(family_name, task_name, seed, status="failed", error=task_errors[key]))
                 continue
-        results.append(run_cell(family_name, task_name, seed, spec.preset, device,
-                                spec.overrides.get(family_name), task_cache[key], progress))
-    if out is not None:
-        write_results(out, results, spec.to_dict(), str(device))
+            results.append(run_cell(family_name, task_name, seed, spec.preset, device,
+                                    spec.overrides.get(family_name), task_cache[key], progress))
+        if out is not None:  # inside the block: the file records the thread count the cells ran with
+            write_results(out, results, spec.to_dict(), str(device))
     return results

@@ -71,7 +71,8 @@ def _format_count(value: float) -> str:
 def format_results(dataset: xr.Dataset) -> str:
     """The full `kae-zoo show` text: provenance, the metric table, Betti curves and failures."""
     header = (f"kae-zoo {dataset.attrs.get('kae_zoo_version')} (git {str(dataset.attrs.get('git_sha'))[:10]}), "
-              f"torch {dataset.attrs.get('torch_version')}, device {dataset.attrs.get('device')}, "
+              f"torch {dataset.attrs.get('torch_version')} ({dataset.attrs.get('torch_num_threads')} CPU threads), "
+              f"device {dataset.attrs.get('device')}, "
               f"created {dataset.attrs.get('created')}; metrics on the held-out test split")
     parts = [header, format_table(dataset), format_betti_curves(dataset), format_failures(dataset)]
     return "\n\n".join(part for part in parts if part)

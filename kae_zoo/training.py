@@ -2,7 +2,8 @@
 
 AdamW with a constant, cosine or triangular-cyclic learning rate; the validation loss is checked every
 `eval_every_epochs` and the best weights are restored at the end (early stopping when patience runs out); a
-non-finite loss term stops training with `DivergenceError`, which the runner records as a failed cell.
+non-finite loss term stops training with `DivergenceError`, which the runner records as a failed cell. An
+optional `on_step(step, model)` callback watches training (e.g. a score along the way) without changing it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 import torch
 from torch import Tensor
@@ -21,6 +23,9 @@ from .config import TrainingConfig
 from .families.base import Batch, Surrogate
 
 logger = logging.getLogger(__name__)
+
+StepCallback = Callable[[int, Surrogate], None]
+"""Called with (optimiser steps taken so far, model) while training; it must not change the model."""
 
 
 class DivergenceError(RuntimeError):
@@ -100,12 +105,18 @@ def train(
     seed: int,
     progress: bool = True,
     description: str = "train",
+    on_step: StepCallback | None = None,
+    track_every_steps: int = 100,
 ) -> TrainReport:
     """Fit `model` on `train_batch`, selecting the epoch with the lowest validation loss.
 
     All randomness (shuffling) comes from `seed`; the model's initial weights are the caller's business.
+    `on_step` is called at step 0, after every `track_every_steps`-th optimiser step and after the last step
+    (before the best weights are restored).
     """
     config.validate()
+    if track_every_steps < 1:
+        raise ValueError(f"track_every_steps must be >= 1, got {track_every_steps}")
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     steps_per_epoch = math.ceil(batch_size_of(train_batch) / config.batch_size)
@@ -117,6 +128,8 @@ def train(
     start = time.perf_counter()
     bar = tqdm(range(1, config.n_epochs + 1), desc=description, disable=not progress, leave=False)
     epoch = 0
+    if on_step is not None:
+        on_step(0, model)
     for epoch in bar:
         model.train()
         for minibatch in iterate_minibatches(train_batch, config.batch_size, generator):
@@ -130,6 +143,8 @@ def train(
             if scheduler is not None:
                 scheduler.step()
             step += 1
+            if on_step is not None and step % track_every_steps == 0:
+                on_step(step, model)
         if epoch % config.eval_every_epochs and epoch != config.n_epochs:
             continue
         val_loss = evaluate_loss(model, val_batch, config.batch_size)
@@ -147,6 +162,8 @@ def train(
                 logger.info("early stop at epoch %d (best %d, val %.4g)", epoch, best_epoch, best_val)
                 break
     bar.close()
+    if on_step is not None and step % track_every_steps:
+        on_step(step, model)
     model.load_state_dict(best_state)
     model.eval()
     return TrainReport(

@@ -8,7 +8,8 @@ import pytest
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))  # for `helpers`
-torch.set_num_threads(2)
+# One torch thread, the runner's default: the fastest for these small models, and the same numbers everywhere.
+torch.set_num_threads(1)
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -51,6 +51,8 @@ def test_run_then_show(tmp_path, capsys):
         (["run", "--family", "koopman", "--task", "yinyang", "--set", "koopman.n_epochs=0"], "n_epochs must be > 0"),
         (["run", "--family", "koopman", "--task", "yinyang", "--set", "sae.n_epochs=2"], "not in this run"),
         (["run", "--family", ",", "--task", "yinyang"], "at least one value"),
+        (["run", "--family", "koopman", "--task", "yinyang", "--threads", "0"], "threads 0 must be a positive"),
+        (["run", "--family", "koopman", "--task", "yinyang", "--threads", "two"], "invalid int value: 'two'"),
     ],
 )
 def test_bad_run_arguments(tmp_path, capsys, arguments, message):

@@ -1,10 +1,14 @@
 """Tasks: data generators and splits, the base network pipeline, and the head that scores predictions."""
 
+import gzip
+import hashlib
+import struct
+
 import numpy as np
 import pytest
 import torch
 
-from kae_zoo.tasks import get_task, list_tasks
+from kae_zoo.tasks import get_task, list_tasks, mnist, mnist_files
 from kae_zoo.tasks.base import stratified_split
 from kae_zoo.tasks.yinyang_data import make_yinyang, yinyang_class
 
@@ -62,6 +66,33 @@ def test_mnist_with_only_the_test_files_is_split_and_says_so(shared_mnist):
     assert "10k test split only" in description
     assert splits["train"][0].shape[1] == 784
     assert abs(splits["train"][0].mean()) < 0.2  # standardised with MNIST's mean and std
+
+
+def test_mnist_with_the_training_files_uses_the_canonical_test_split(monkeypatch, tmp_path):
+    """Synthetic IDX files for both splits: validation is a stratified draw from train, test is the test file."""
+    root = tmp_path / "mnist"
+    root.mkdir()
+    rng = np.random.default_rng(0)
+    checksums = {}
+    for split, n_images in (("train", 300), ("test", 50)):
+        labels = (np.arange(n_images) % 10).astype(np.uint8)
+        images = rng.integers(0, 256, size=(n_images, 28, 28), dtype=np.uint8)
+        for name, array in zip(mnist_files.MNIST_FILES[split], (images, labels)):
+            header = struct.pack(">BBBB", 0, 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+            data = gzip.compress(header + array.tobytes())
+            (root / name).write_bytes(data)
+            checksums[name] = hashlib.md5(data).hexdigest()
+    monkeypatch.setenv("KAE_ZOO_DATA", str(tmp_path))
+    monkeypatch.setattr(mnist_files, "MNIST_MD5", checksums)
+    monkeypatch.setattr(mnist, "N_VALIDATION_FULL", 50)
+    splits, description = get_task("mnist")().raw_splits()
+    train_labels, val_labels, test_labels = (splits[name][1] for name in ("train", "val", "test"))
+    assert (len(train_labels), len(val_labels), len(test_labels)) == (250, 50, 50)
+    assert np.bincount(val_labels).tolist() == [5] * 10  # stratified: 5 of each digit
+    np.testing.assert_array_equal(test_labels, np.arange(50) % 10)  # the test file, in order
+    train_rows = {row.tobytes() for row in splits["train"][0]}
+    assert not any(row.tobytes() in train_rows for row in splits["val"][0])  # disjoint
+    assert "MNIST full: train 250 / val 50" in description and "canonical 50" in description
 
 
 def test_mnist_missing_file_says_where_to_put_it(monkeypatch, tmp_path):

@@ -71,3 +71,13 @@ def test_triangular_schedule_cycles_between_floor_and_peak():
         scheduler.step()
     assert rates[0] == pytest.approx(0.001) and rates[5] == pytest.approx(0.1)
     assert rates[9] < rates[5]
+
+
+def test_on_step_is_called_at_start_every_k_steps_and_at_the_end():
+    model = tiny_model("koopman", n_epochs=5, batch_size=16)  # 64 samples: 4 steps per epoch, 20 in all
+    calls = []
+    report = train(model, learnable_batches(model), learnable_batches(model, 1), model.config, seed=0,
+                   progress=False, on_step=lambda step, watched: calls.append((step, watched is model)),
+                   track_every_steps=6)
+    assert report.n_steps == 20
+    assert calls == [(0, True), (6, True), (12, True), (18, True), (20, True)]

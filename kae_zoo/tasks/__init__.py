@@ -41,6 +41,6 @@ def get_task(name: str) -> type[Task]:
     return TASKS.get(name)
 
 
-from . import digits, mnist, yinyang  # noqa: E402,F401  (built-ins register themselves)
+from . import digits, mnist, sparse_fn, sparse_vec, yinyang  # noqa: E402,F401  (built-ins register themselves)
 
 __all__ = ["Task", "TaskData", "ClassificationTask", "register_task", "list_tasks", "get_task", "TASKS"]

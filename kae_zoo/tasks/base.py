@@ -20,6 +20,7 @@ from torch import Tensor
 from ..families.base import Batch, DataSpec, DataView
 from .base_network import BaseNetworkConfig, ResidualMLP, cached_base_network
 from .preprocessing import LayerTransform, fit_layer_transforms
+from .sparse_truth import SparseGroundTruth
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +43,8 @@ class TaskData:
     layer_names: list[str] = field(default_factory=list)
     test_layer_states: list[np.ndarray] = field(default_factory=list)  # preprocessed test states per base layer
     notes: dict[str, str] = field(default_factory=dict)
+    # The known generative model (true dictionary, test codes, re-sampling) of sparse tasks; None elsewhere.
+    ground_truth: SparseGroundTruth | None = None
 
 
 class Task(ABC):

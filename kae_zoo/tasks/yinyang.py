@@ -7,8 +7,10 @@ from .base import ClassificationTask, RawSplits
 from .base_network import BaseNetworkConfig
 from .yinyang_data import STANDARD_SPLITS, make_yinyang
 
-# The paper's code trains it with SGD, lr 1e-2, batch 512 for 2000 epochs; 1000 reach the same accuracy.
-_BASE = BaseNetworkConfig(width=10, n_blocks=5, n_epochs=1000, batch_size=512)
+# The paper's code trains it with SGD, lr 1e-2, batch 512 for 2000 epochs. Fewer epochs reach about the same
+# accuracy but not the same topology: at 1000 epochs the dot class's two blobs stay apart in the last layer for
+# most seeds (summed beta_0 = 4), at 2000 every seed tried ends fully simplified (3, 0). So default = paper.
+_PAPER_BASE = BaseNetworkConfig(width=10, n_blocks=5, n_epochs=2000, batch_size=512)
 
 
 @register_task("yinyang")
@@ -18,8 +20,8 @@ class YinYangTask(ClassificationTask):
     n_components = 10  # the paper's PCA dimension (= the width, so preprocessing is invertible)
     base_network = {
         "smoke": BaseNetworkConfig(width=10, n_blocks=5, n_epochs=100, batch_size=512),
-        "default": _BASE,
-        "paper": BaseNetworkConfig(width=10, n_blocks=5, n_epochs=2000, batch_size=512),
+        "default": _PAPER_BASE,
+        "paper": _PAPER_BASE,
     }
 
     def raw_splits(self) -> tuple[RawSplits, str]:

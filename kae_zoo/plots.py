@@ -1,0 +1,146 @@
+"""PNG figures of a result Dataset: Betti curves (surrogate trajectory against base network), accuracies and
+dictionary recovery against the training step.
+
+Figures are built on `matplotlib.figure.Figure` (no pyplot global state, no display needed) and written
+atomically. Each function returns the paths it wrote, and writes nothing when the Dataset lacks its variables.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+from matplotlib.figure import Figure
+
+from .atomic import atomic_path
+
+HOMOLOGY_LABELS = {0: r"$\beta_0$ (components)", 1: r"$\beta_1$ (loops)"}
+
+
+def _save(figure: Figure, path: Path) -> Path:
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, format="png", dpi=120, bbox_inches="tight")
+    return path
+
+
+def _progress(n_points: int) -> np.ndarray:
+    """Positions 0..1 of a curve's points: trajectory step s of S at s/S, base layer l of L at l/L."""
+    return np.linspace(0.0, 1.0, n_points) if n_points > 1 else np.zeros(n_points)
+
+
+def _base_curve(dataset: xr.Dataset, task: str) -> xr.DataArray | None:
+    """The base network's Betti curve of `task` (layer, homology_dim), mean over seeds; None if absent.
+
+    Every family of one task and seed sees the same base network, so the first family with values is used.
+    """
+    if "base_betti" not in dataset:
+        return None
+    for family in dataset.family.values:
+        curve = dataset["base_betti"].sel(family=family, task=task).mean("seed")
+        curve = curve.dropna("layer", how="all")
+        if curve.sizes["layer"] > 0:
+            return curve
+    return None
+
+
+def plot_betti_curves(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
+    """One figure per task, `betti_<task>.png`: beta_0 and beta_1 along each family's trajectory (mean over
+    seeds, min-max band) beside the base network's layers, on a common progress axis from start to end."""
+    if "betti" not in dataset:
+        return []
+    written = []
+    for task in dataset.task.values:
+        figure = Figure(figsize=(9, 3.6))
+        axes = figure.subplots(1, 2)
+        drawn = False
+        for family in dataset.family.values:
+            curve = dataset["betti"].sel(family=family, task=task).dropna("step", how="all")
+            if curve.sizes["step"] == 0 or not np.isfinite(curve.values).any():
+                continue
+            x = _progress(curve.sizes["step"])
+            for axis, dim in zip(axes, (0, 1)):
+                values = curve.sel(homology_dim=dim)
+                axis.plot(x, values.mean("seed"), marker="o", label=f"{family} trajectory")
+                axis.fill_between(x, values.min("seed"), values.max("seed"), alpha=0.2)
+            drawn = True
+        if not drawn:
+            continue
+        base = _base_curve(dataset, task)
+        if base is not None:
+            x = _progress(base.sizes["layer"])
+            for axis, dim in zip(axes, (0, 1)):
+                axis.plot(x, base.sel(homology_dim=dim), "k--", marker="s", label="base network layers")
+                axis.set_xticks(x, [str(name) for name in base.layer.values], rotation=45, fontsize=7)
+        for axis, dim in zip(axes, (0, 1)):
+            axis.set_title(HOMOLOGY_LABELS[dim] + ", summed over classes")
+            axis.set_xlabel("progress: trajectory time t / base layer")
+            axis.yaxis.get_major_locator().set_params(integer=True)
+            axis.set_ylim(bottom=0)
+            axis.grid(alpha=0.3)
+        axes[0].legend(fontsize=8, loc="lower left")
+        figure.suptitle(f"Topological simplification on {task} (test split)")
+        written.append(_save(figure, Path(out_dir) / f"betti_{task}.png"))
+    return written
+
+
+def plot_accuracy(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
+    """`accuracy.png`: each family's surrogate accuracy beside the base network's, per task (mean, std over seeds)."""
+    if "accuracy" not in dataset or not np.isfinite(dataset["accuracy"].values).any():
+        return []
+    tasks = [str(task) for task in dataset.task.values]
+    bars: list[tuple[str, xr.DataArray]] = [("base network", dataset["base_accuracy"].max("family"))] \
+        if "base_accuracy" in dataset else []
+    bars += [(str(family), dataset["accuracy"].sel(family=family)) for family in dataset.family.values]
+    figure = Figure(figsize=(max(4.0, 1.6 * len(tasks) * len(bars) / 2), 3.6))
+    axis = figure.subplots()
+    width = 0.8 / len(bars)
+    positions = np.arange(len(tasks))
+    for index, (label, values) in enumerate(bars):
+        axis.bar(positions + index * width, values.mean("seed").values, width,
+                 yerr=np.nan_to_num(values.std("seed", ddof=1).values) if values.sizes["seed"] > 1 else None,
+                 label=label)
+    axis.set_xticks(positions + width * (len(bars) - 1) / 2, tasks)
+    finite = np.concatenate([np.asarray(values.values, dtype=float).ravel() for _, values in bars])
+    finite = finite[np.isfinite(finite)]
+    axis.set_ylim(max(0.0, finite.min() - 0.05), 1.0)
+    axis.set_ylabel("accuracy (test split)")
+    axis.legend(fontsize=8)
+    axis.grid(axis="y", alpha=0.3)
+    return [_save(figure, Path(out_dir) / "accuracy.png")]
+
+
+def plot_recovery(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
+    """One figure per task, `recovery_<task>.png`: dictionary recovery against the training step, each family's
+    mean over seeds with a min-max band."""
+    if "recovery" not in dataset:
+        return []
+    written = []
+    for task in dataset.task.values:
+        figure = Figure(figsize=(5.5, 3.6))
+        axis = figure.subplots()
+        drawn = False
+        for family in dataset.family.values:
+            curve = dataset["recovery"].sel(family=family, task=task).dropna("train_step", how="all")
+            if curve.sizes["train_step"] == 0:
+                continue
+            steps = curve.train_step.values
+            axis.plot(steps, curve.mean("seed"), label=str(family))
+            axis.fill_between(steps, curve.min("seed"), curve.max("seed"), alpha=0.2)
+            drawn = True
+        if not drawn:
+            continue
+        axis.axhline(0.9, color="grey", linestyle=":", label="recovery threshold 0.9")
+        axis.set_xlabel("optimiser step")
+        axis.set_ylabel("dictionary recovery (1 - mean sine distance)")
+        axis.set_ylim(0, 1)
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=8)
+        axis.set_title(f"Dictionary recovery on {task}")
+        written.append(_save(figure, Path(out_dir) / f"recovery_{task}.png"))
+    return written
+
+
+def plot_all(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
+    """Every figure the Dataset has the variables for."""
+    return [*plot_betti_curves(dataset, out_dir), *plot_accuracy(dataset, out_dir), *plot_recovery(dataset, out_dir)]
