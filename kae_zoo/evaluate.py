@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .evaluate_resolution import resolution_scores
 from .evaluate_sparse import RecoveryTracker, sparse_scores
 from .families.base import Surrogate
 from .metrics.classification import accuracy, agreement, macro_accuracy
@@ -100,4 +101,7 @@ def score(
     sparse_scalars, sparse_curves = sparse_scores(model, data, report, recovery)
     scalars.update(sparse_scalars)
     curves.update(sparse_curves)
+    resolution_scalars, resolution_curves = resolution_scores(model, data)
+    scalars.update(resolution_scalars)
+    curves.update(resolution_curves)
     return Scores(scalars, curves)

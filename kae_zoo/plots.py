@@ -1,5 +1,5 @@
-"""PNG figures of a result Dataset: Betti curves (surrogate trajectory against base network), accuracies and
-dictionary recovery against the training step.
+"""PNG figures of a result Dataset: Betti curves (surrogate trajectory against base network), accuracies,
+dictionary recovery against the training step and reconstruction error against the grid size.
 
 Figures are built on `matplotlib.figure.Figure` (no pyplot global state, no display needed) and written
 atomically. Each function returns the paths it wrote, and writes nothing when the Dataset lacks its variables.
@@ -141,6 +141,42 @@ def plot_recovery(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
     return written
 
 
+def plot_resolution(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
+    """One figure per task, `resolution_<task>.png`: relative reconstruction error against the grid size (log2
+    axis), each family's mean over seeds with a min-max band; families that were resampled to their training
+    grid (resolution_native = 0) are dashed."""
+    if "resolution_error" not in dataset:
+        return []
+    written = []
+    for task in dataset.task.values:
+        figure = Figure(figsize=(5.5, 3.6))
+        axis = figure.subplots()
+        drawn = False
+        for family in dataset.family.values:
+            curve = dataset["resolution_error"].sel(family=family, task=task).dropna("resolution", how="all")
+            if curve.sizes["resolution"] == 0:
+                continue
+            grids = curve.resolution.values
+            native = "resolution_native" in dataset and \
+                bool(dataset["resolution_native"].sel(family=family, task=task).max("seed") == 1)
+            label = f"{family} ({'native' if native else 'resampled'})"
+            axis.plot(grids, curve.mean("seed"), marker="o", linestyle="-" if native else "--", label=label)
+            axis.fill_between(grids, curve.min("seed"), curve.max("seed"), alpha=0.2)
+            drawn = True
+        if not drawn:
+            continue
+        axis.set_xscale("log", base=2)
+        axis.set_xlabel("grid size (points)")
+        axis.set_ylabel("relative L2 reconstruction error (test split)")
+        axis.set_ylim(bottom=0)
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=8)
+        axis.set_title(f"Resolution robustness on {task}")
+        written.append(_save(figure, Path(out_dir) / f"resolution_{task}.png"))
+    return written
+
+
 def plot_all(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
     """Every figure the Dataset has the variables for."""
-    return [*plot_betti_curves(dataset, out_dir), *plot_accuracy(dataset, out_dir), *plot_recovery(dataset, out_dir)]
+    return [*plot_betti_curves(dataset, out_dir), *plot_accuracy(dataset, out_dir), *plot_recovery(dataset, out_dir),
+            *plot_resolution(dataset, out_dir)]

@@ -128,11 +128,11 @@ def run_cell(
         seed_everything(seed)
         model = family(config, task_data.spec).to(device)
         tracker = recovery_tracker(model, task_data)
-        report = train(
-            model, task_data.splits["train"], task_data.splits["val"], config, seed, progress,
-            description=f"{family_name}/{task_name}/{seed}",
-            on_step=tracker, track_every_steps=evaluation.recovery_every_steps,
-        )
+        train_batch, val_batch = task_data.splits["train"], task_data.splits["val"]
+        description, every = f"{family_name}/{task_name}/{seed}", evaluation.recovery_every_steps
+        report = model.fit(train_batch, val_batch, seed, progress, description, tracker, every)
+        if report is None:  # every neural family: the shared trainer
+            report = train(model, train_batch, val_batch, config, seed, progress, description, tracker, every)
         scores = score(model, task_data, report, seed, evaluation, tracker)
     except Exception as error:  # one broken cell must not stop the matrix: record why and go on
         logger.warning("cell %s/%s/%d failed: %s", family_name, task_name, seed, error)

@@ -3,7 +3,7 @@
 import numpy as np
 
 from kae_zoo.cli import main
-from kae_zoo.plots import plot_accuracy, plot_betti_curves, plot_recovery
+from kae_zoo.plots import plot_accuracy, plot_betti_curves, plot_recovery, plot_resolution
 from kae_zoo.results import CellResult, read_results, write_results
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -58,3 +58,15 @@ def test_recovery_figure(tmp_path):
     [path] = plot_recovery(dataset, tmp_path)
     assert path.name == "recovery_sparse_vec.png" and path.read_bytes()[:8] == PNG_MAGIC
     assert plot_betti_curves(dataset, tmp_path) == [] and plot_accuracy(dataset, tmp_path) == []
+
+
+def test_resolution_figure(tmp_path):
+    cells = [CellResult(family, "sparse_fn", seed, scalars={"resolution_native": native},
+                        curves={"resolution_error": (("resolution",), {"resolution": [64, 128, 256, 512]},
+                                                     np.array([0.2, 0.1, 0.15, 0.3]) + seed / 100)})
+             for family, native in (("sae_cnn", 0.0), ("sae_fno", 1.0)) for seed in (0, 1)]
+    write_results(tmp_path / "r.nc", cells, {}, "cpu")
+    dataset = read_results(tmp_path / "r.nc")
+    [path] = plot_resolution(dataset, tmp_path)
+    assert path.name == "resolution_sparse_fn.png" and path.read_bytes()[:8] == PNG_MAGIC
+    assert plot_resolution(write(tmp_path / "k.nc"), tmp_path / "none") == []

@@ -3,19 +3,23 @@
 A surrogate maps a *source* state to a *target* state through a latent space:
 `forward(x) = decode(advance(encode(x)))`. What "advance" means is the family's latent dynamics: the Koopman
 operator K^t, iterates of an attractor map f = E(D(.)), or the identity for a plain sparse autoencoder.
-Training is the shared trainer's job; a family only says what its loss is (`loss(batch)`).
+Training is the shared trainer's job; a family only says what its loss is (`loss(batch)`). The one exception
+is a peer baseline from another library with its own fitting algorithm: it overrides `fit`.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Mapping
 
 import torch
 from torch import Tensor, nn
 
 from ..config import TrainingConfig, resolve_config
+
+if TYPE_CHECKING:  # training imports this module
+    from ..training import StepCallback, TrainReport
 
 Batch = dict[str, Tensor]
 """A mini-batch: "source" (start states), "target" (states to predict; equal to source for autoencoders),
@@ -44,7 +48,9 @@ class Surrogate(nn.Module, ABC):
     """Base class of every surrogate family.
 
     Subclasses set `name`, `config_class`, `presets` (and optionally `task_presets` and `data_view`), take
-    `(config, spec)` in their constructor and implement `encode`, `advance`, `decode` and `loss`.
+    `(config, spec)` in their constructor and implement `encode`, `advance`, `decode` and `loss`. Every neural
+    family is trained by the shared trainer; only a peer baseline from another library (e.g. `sklearn_dict`)
+    overrides `fit` to run its own algorithm.
     """
 
     name: ClassVar[str]
@@ -86,6 +92,23 @@ class Surrogate(nn.Module, ABC):
     @abstractmethod
     def loss(self, batch: Batch) -> dict[str, Tensor]:
         """Named scalar loss terms of one mini-batch; "total" is what the trainer minimises."""
+
+    def fit(
+        self,
+        train_batch: Batch,
+        val_batch: Batch,
+        seed: int,
+        progress: bool = True,
+        description: str = "fit",
+        on_step: StepCallback | None = None,
+        track_every_steps: int = 100,
+    ) -> TrainReport | None:
+        """Fit with the family's own algorithm, or return None: "use the shared trainer" (every neural family).
+
+        An override takes what `training.train` takes (the config is `self.config`), calls `on_step` in the same
+        units (step 0, every `track_every_steps` mini-batch steps, the last step) and returns the same report.
+        """
+        return None
 
     def forward(self, x: Tensor) -> Tensor:
         """Predicted target state: decode(advance(encode(x)))."""

@@ -161,3 +161,8 @@ def resolution_robustness(errors: np.ndarray) -> float:
     if best == 0:
         return 1.0 if worst == 0 else float("inf")
     return float(worst / best)
+
+
+register_metric(MetricSpec("resolution_native", "1 if the model ran natively on every grid of resolution_error, 0 "
+                           "if inputs were resampled to its training grid (periodic linear interpolation)", "1",
+                           higher_is_better=True))

@@ -1,0 +1,83 @@
+"""Resolution scores: reconstruct the test split's functions on grids coarser and finer than the training grid.
+
+For a task whose ground truth can re-sample its signals (`ground_truth.resolutions` non-empty, e.g. sparse_fn),
+the test split is sampled at RESOLUTION_FACTORS times the training grid (grids below the task's coarsest one
+are skipped) and the model reconstructs it there:
+- natively when the family declares `grid_invariant = True` (e.g. sae_fno: its atoms are Fourier series);
+- otherwise by resampling: periodic linear interpolation onto the training grid, forward, and interpolation back.
+  Grids of n and 2n points share every other point, so the downsampling leg is exact decimation; the upsampling
+  leg interpolates between the model's outputs.
+`resolution_native` records which (1 = native on every grid, 0 = resampled).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from .families.base import Surrogate
+from .metrics.sparse import resolution_error, resolution_robustness
+from .results import Curve
+from .tasks.base import TaskData
+
+RESOLUTION_FACTORS = (0.5, 1.0, 2.0, 4.0)  # grid sizes scored, as multiples of the training grid
+
+
+def resample_periodic(signals: Tensor, n_points: int) -> Tensor:
+    """Periodic linear interpolation of signals (..., n) sampled at u_i = i / n onto u_j = j / n_points."""
+    n_source = signals.shape[-1]
+    if n_points == n_source:
+        return signals
+    position = torch.arange(n_points, device=signals.device, dtype=torch.float64) * (n_source / n_points)
+    left = position.floor()
+    weight = (position - left).to(signals.dtype)
+    left = left.long() % n_source
+    return signals[..., left] * (1 - weight) + signals[..., (left + 1) % n_source] * weight
+
+
+def is_grid_invariant(model: Surrogate) -> bool:
+    """Whether the family runs natively on any grid (class attribute `grid_invariant`, False if absent)."""
+    return bool(getattr(model, "grid_invariant", False))
+
+
+@torch.no_grad()
+def predict_on_grid(model: Surrogate, signals: Tensor, batch_size: int = 1024) -> Tensor:
+    """Reconstructions of signals (n_samples, 1, n) on their own grid, natively or through the training grid."""
+    model.eval()
+    n_train, n_points = model.spec.state_shape[-1], signals.shape[-1]
+    native = is_grid_invariant(model) or n_points == n_train
+    outputs = []
+    for chunk in signals.split(batch_size):
+        if native:
+            outputs.append(model(chunk))
+        else:
+            outputs.append(resample_periodic(model(resample_periodic(chunk, n_train)), n_points))
+    return torch.cat(outputs)
+
+
+def resolution_grids(n_train: int, coarsest: int) -> list[int]:
+    """The grid sizes RESOLUTION_FACTORS * n_train that are whole numbers of points >= `coarsest`."""
+    grids = [factor * n_train for factor in RESOLUTION_FACTORS]
+    return [int(size) for size in grids if float(size).is_integer() and size >= coarsest]
+
+
+def resolution_scores(model: Surrogate, data: TaskData) -> tuple[dict[str, float], dict[str, Curve]]:
+    """resolution_error (curve over grid sizes), resolution_robustness and resolution_native; {} when the task
+    cannot re-sample its signals or the model's states are not 1-D grids."""
+    truth = data.ground_truth
+    shape = model.spec.state_shape
+    if truth is None or not truth.resolutions or len(shape) != 2:
+        return {}, {}
+    grids = resolution_grids(shape[-1], min(truth.resolutions))
+    predicted, target = [], []
+    for n_points in grids:
+        signals = truth.sample("test", n_points)
+        predicted.append(predict_on_grid(model, signals).double().cpu().numpy())
+        target.append(signals.double().cpu().numpy())
+    errors = resolution_error(predicted, target)
+    scalars = {
+        "resolution_robustness": resolution_robustness(errors),
+        "resolution_native": float(is_grid_invariant(model)),
+    }
+    return scalars, {"resolution_error": (("resolution",), {"resolution": grids}, np.asarray(errors))}

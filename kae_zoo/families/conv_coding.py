@@ -1,0 +1,149 @@
+"""Convolutional sparse coding shared by the function-space SAEs (`sae_cnn`, `sae_fno`).
+
+A state is a periodic signal x (1 channel, n grid points); its code is a map z (n_atoms channels, n points) and
+the decoder is circular convolution with unit-norm atoms: x_hat = D z = sum_k h_k (*) z_k. The encoder is the
+unrolled ISTA of `sparse_coding`, with D and its adjoint D^T (circular cross-correlation) as operators instead
+of a matrix, so encoder and decoder share the atoms. Families fill in how D, D^T and the atoms' spectra are
+computed (a 1-D convolution for the CNN, Fourier-parameterised atoms for the FNO).
+
+Grids: the lasso objective trained on is 1/2 ||x - D z||^2 + lambda ||z||_1 at the training grid n0. On
+another grid n, a code entry is the mass of an event (its amplitude), so the same function needs the squared
+error weighted by n0 / n (a Riemann sum of the same integral): ISTA then runs with eta = 1 / ||D_n||^2 and the
+threshold eta * lambda * n / n0, which makes its iterates discretisations of one grid-independent iteration
+(identical to training at n = n0).
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from dataclasses import dataclass
+from typing import Callable, ClassVar
+
+import torch
+from torch import Tensor
+
+from .base import Batch, DataSpec, Surrogate
+from .sparse_coding import SparseAEConfig, lasso_loss, soft_threshold
+
+Operator = Callable[[Tensor], Tensor]
+
+
+@dataclass(frozen=True)
+class ConvSAEConfig(SparseAEConfig):
+    """SAE hyperparameters for code maps on a grid (the encoder is always unrolled ISTA)."""
+
+    n_atoms: int = 12  # code channels; twice sparse_fn's 6 kernels (overcomplete eases convolutional learning)
+    # lambda; sparse_vec's 0.3 scaled by the code amplitudes: unit-norm atoms on a 128-point grid carry events
+    # of amplitude |a| * sqrt(128) ~ 11 |a|, so 3.0 keeps sparse_vec's ratio of threshold to amplitude
+    sparsity_weight: float = 3.0
+
+    def validate(self) -> None:
+        super().validate()
+        if self.encoder != "ista":
+            raise ValueError(f"convolutional SAEs have only the unrolled ISTA encoder; got encoder={self.encoder!r}")
+
+
+def circular_step_size(spectra: Tensor) -> Tensor:
+    """1 / ||D||_2^2 for circular convolution with atoms whose DFTs are the columns of `spectra` (bins, n_atoms).
+
+    D D^T is a circular convolution whose eigenvalues are sum_k |DFT(h_k)|^2 per frequency; no gradient.
+    """
+    return 1.0 / spectra.detach().abs().pow(2).sum(dim=1).max()
+
+
+def circular_synthesis(codes: Tensor, spectra: Tensor) -> Tensor:
+    """sum_k h_k (*) z_k by FFT: code maps (batch, n_atoms, n), atom DFTs (kept, n_atoms) -> (batch, 1, n).
+
+    `kept` <= n // 2 + 1 frequencies; the rest are zero. Same as a circular conv1d, much faster for wide atoms.
+    """
+    n_points, kept = codes.shape[-1], spectra.shape[0]
+    spectrum = (torch.fft.rfft(codes, dim=-1)[..., :kept] * spectra.T).sum(dim=1, keepdim=True)
+    return torch.fft.irfft(spectrum, n=n_points)
+
+
+def circular_analysis(signals: Tensor, spectra: Tensor) -> Tensor:
+    """The adjoint of `circular_synthesis`: cross-correlations (batch, 1, n) -> (batch, n_atoms, n)."""
+    n_points, kept = signals.shape[-1], spectra.shape[0]
+    return torch.fft.irfft(torch.fft.rfft(signals, dim=-1)[..., :kept] * spectra.T.conj(), n=n_points)
+
+
+def operator_ista(
+    x: Tensor, synthesis: Operator, adjoint: Operator, code_shape: tuple[int, ...], n_steps: int,
+    step_size: float | Tensor, threshold: float | Tensor,
+) -> Tensor:
+    """`n_steps` ISTA iterations from z = 0 with D and D^T given as functions: z <- shrink(z + eta D^T(x - D z), t)."""
+    codes = x.new_zeros(code_shape)
+    for _ in range(n_steps):
+        codes = soft_threshold(codes + step_size * adjoint(x - synthesis(codes)), threshold)
+    return codes
+
+
+class ConvSparseAE(Surrogate):
+    """A sparse autoencoder whose codes are maps on the grid and whose decoder is a circular convolution.
+
+    Latents are the code maps flattened: (batch, n_atoms * n_points). Subclasses implement `synthesize` (D),
+    `analyse` (D^T), `atom_spectra` (for the ISTA step size) and `dictionary`.
+    """
+
+    config_class = ConvSAEConfig
+    data_view = "autoencode"
+    example_spec = DataSpec(state_shape=(1, 32), n_classes=0)
+    # True when the family runs natively on any grid; otherwise resolution scores resample to the training grid
+    grid_invariant: ClassVar[bool] = False
+    presets = {
+        "smoke": {"n_epochs": 60},  # 240 steps on the smoke split (2000 samples, batch 512)
+        "default": {},
+        "paper": {},
+    }
+
+    def __init__(self, config: ConvSAEConfig, spec: DataSpec) -> None:
+        super().__init__(config, spec)
+        if len(spec.state_shape) != 2 or spec.state_shape[0] != 1:
+            raise ValueError(f"{type(self).__name__} needs one-channel 1-D states (1, n_grid), got {spec.state_shape}")
+
+    @property
+    def n_grid(self) -> int:
+        """The training grid's number of points."""
+        return self.spec.state_shape[-1]
+
+    @abstractmethod
+    def synthesize(self, codes: Tensor) -> Tensor:
+        """D z: code maps (batch, n_atoms, n) -> signals (batch, 1, n), atoms at unit norm on the training grid."""
+
+    @abstractmethod
+    def analyse(self, signals: Tensor) -> Tensor:
+        """D^T r: signals (batch, 1, n) -> correlations with every atom (batch, n_atoms, n)."""
+
+    @abstractmethod
+    def atom_spectra(self, n_points: int) -> Tensor:
+        """Unnormalised DFTs of the unit-norm atoms placed on an n-point grid: (n_points // 2 + 1, n_atoms)."""
+
+    @abstractmethod
+    def dictionary(self) -> Tensor:
+        """The learned atoms on the training grid, (atom_length, n_atoms), unit-norm columns."""
+
+    def encode(self, x: Tensor) -> Tensor:
+        config, n_points = self.config, x.shape[-1]
+        scale = n_points / self.n_grid  # Riemann weight of the squared error on this grid (module docstring)
+        if config.step_size is None:
+            step_size = circular_step_size(self.atom_spectra(n_points))
+        else:
+            step_size = config.step_size / scale**2  # ||D_n||^2 grows like n^2 for a fixed function
+        codes = operator_ista(x, self.synthesize, self.analyse, (x.shape[0], config.n_atoms, n_points),
+                              config.n_ista_steps, step_size, step_size * config.sparsity_weight * scale)
+        return codes.flatten(1)  # (batch, n_atoms * n_points)
+
+    def advance(self, z: Tensor, t: float = 1.0) -> Tensor:
+        return z  # a plain autoencoder has no latent dynamics
+
+    def decode(self, z: Tensor) -> Tensor:
+        return self.synthesize(z.reshape(z.shape[0], self.config.n_atoms, -1))  # (batch, n_atoms, n) -> (batch, 1, n)
+
+    def loss(self, batch: Batch) -> dict[str, Tensor]:
+        source = batch["source"]
+        codes = self.encode(source)
+        return lasso_loss(source, self.decode(codes), codes, self.config.sparsity_weight)
+
+
+__all__ = ["ConvSAEConfig", "ConvSparseAE", "circular_analysis", "circular_step_size", "circular_synthesis",
+           "operator_ista"]

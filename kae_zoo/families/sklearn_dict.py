@@ -1,0 +1,164 @@
+"""Peer baseline `sklearn_dict`: scikit-learn's MiniBatchDictionaryLearning, side by side with the SAEs.
+
+Online dictionary learning (Mairal et al. 2009): each mini-batch is sparse-coded by a lasso solver against the
+current dictionary, then every atom gets one exact block-coordinate update from running statistics of the codes;
+no gradient, no step size. So this family overrides `fit` instead of using the shared trainer: one `partial_fit`
+per mini-batch, drawn by the shared trainer's own shuffler from the cell seed (the batches `sae` sees), and the
+recovery curve is tracked in the same units as the SAEs' (mini-batch steps).
+
+Same objective and lambda as `sae`: sklearn minimises 1/2 ||x - D z||^2 + alpha ||z||_1 per sample (its lasso
+solvers divide alpha by the state dimension internally to match their own scaling), i.e. `lasso_loss` with
+lambda = alpha = `sparsity_weight`. Same start: the initial dictionary is drawn exactly as `sae` draws its own
+(randn, unit columns; sklearn's default would be an SVD of the first batch) and given as `dict_init`, so with the
+same seed both families start from the same atoms. sklearn keeps atoms in the unit ball (not on the sphere):
+`decode` uses them as they are, `dictionary()` scales them to unit norm.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+import torch
+from sklearn.decomposition import MiniBatchDictionaryLearning, sparse_encode
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from ..config import TrainingConfig
+from . import register_family
+from .base import Batch, DataSpec, Surrogate
+from .sparse_coding import lasso_loss, unit_columns
+
+if TYPE_CHECKING:  # training imports the families
+    from ..training import StepCallback, TrainReport
+
+Solver = Literal["cd", "lars"]
+
+
+@dataclass(frozen=True)
+class SklearnDictConfig(TrainingConfig):
+    """MiniBatchDictionaryLearning settings. Of the inherited training fields only n_epochs, batch_size and
+    eval_every_epochs apply (learning_rate, weight_decay, the schedule, clipping and early stopping do not)."""
+
+    n_atoms: int = 100  # n_components, the dictionary size (the true p of sparse_vec)
+    sparsity_weight: float = 0.3  # alpha = transform_alpha: sae's lambda, same scale (module docstring)
+    solver: Solver = "cd"  # lasso solver of fit and transform: lasso_cd (10x faster on sparse_vec) or lasso_lars
+    batch_size: int = 512
+    n_epochs: int = 150  # 150 epochs of 20000 samples at batch 512 are sae's 6000 steps
+
+    def validate(self) -> None:
+        super().validate()
+        if self.n_atoms < 1 or self.sparsity_weight < 0:
+            raise ValueError(f"n_atoms must be >= 1 and sparsity_weight >= 0, got {self.n_atoms}, "
+                             f"{self.sparsity_weight}")
+        if self.solver not in ("cd", "lars"):
+            raise ValueError(f"solver {self.solver!r} is not one of 'cd', 'lars'")
+
+
+def as_array(tensor: Tensor) -> np.ndarray:
+    """A float64 NumPy copy (sklearn updates its dictionary in place: it must not share memory with torch)."""
+    return tensor.detach().cpu().numpy().astype(np.float64)
+
+
+@register_family("sklearn_dict")
+class SklearnDictionary(Surrogate):
+    """scikit-learn's online dictionary learning (advance = identity); fitted by its own `fit`."""
+
+    config_class = SklearnDictConfig
+    data_view = "autoencode"
+    example_spec = DataSpec(state_shape=(8,), n_classes=0)
+    presets = {
+        "smoke": {"n_epochs": 20},  # 80 steps on the smoke split (2000 samples, batch 512)
+        "default": {},
+        "paper": {},
+    }
+
+    def __init__(self, config: SklearnDictConfig, spec: DataSpec) -> None:
+        super().__init__(config, spec)
+        initial = unit_columns(torch.randn(spec.state_dim, config.n_atoms))  # sae's draw, in the same order
+        # sklearn's components_: atoms as rows, (n_atoms, state_dim). A parameter, so the loss is differentiable
+        # in the dictionary, but only `fit` changes it.
+        self.components = nn.Parameter(initial.T.contiguous())
+
+    def dictionary(self) -> Tensor:
+        """The learned dictionary D: (state_dim, n_atoms), atoms scaled to unit norm."""
+        return unit_columns(self.components.T)
+
+    def encode(self, x: Tensor) -> Tensor:
+        """Lasso codes against the current atoms: sklearn's `sparse_encode` with the settings `transform` uses."""
+        config = self.config
+        codes = sparse_encode(as_array(x.flatten(1)), as_array(self.components),
+                              algorithm=f"lasso_{config.solver}", alpha=config.sparsity_weight)
+        return torch.from_numpy(codes).to(x.device, x.dtype)
+
+    def advance(self, z: Tensor, t: float = 1.0) -> Tensor:
+        return z  # a plain sparse code has no latent dynamics
+
+    def decode(self, z: Tensor) -> Tensor:
+        return (z @ self.components).reshape(z.shape[0], *self.spec.state_shape)
+
+    def loss(self, batch: Batch) -> dict[str, Tensor]:
+        """sae's lasso objective at the current atoms (reported; sklearn minimises the same one)."""
+        source = batch["source"]
+        codes = self.encode(source)
+        return lasso_loss(source, self.decode(codes), codes, self.config.sparsity_weight)
+
+    @torch.no_grad()
+    def set_components(self, components: np.ndarray) -> None:
+        self.components.copy_(torch.from_numpy(components))
+
+    def fit(
+        self,
+        train_batch: Batch,
+        val_batch: Batch,
+        seed: int,
+        progress: bool = True,
+        description: str = "fit",
+        on_step: StepCallback | None = None,
+        track_every_steps: int = 100,
+    ) -> TrainReport:
+        """One `partial_fit` per shuffled mini-batch for n_epochs; the final dictionary is kept.
+
+        Like sklearn's own `fit` there is no model selection, so the report's best epoch is the last one and
+        its best validation loss the last one. `seconds` is the fit time (tracking and validation included, as
+        for the shared trainer).
+        """
+        from ..training import TrainReport, evaluate_loss, iterate_minibatches  # training imports the families
+
+        config = self.config
+        config.validate()
+        if track_every_steps < 1:
+            raise ValueError(f"track_every_steps must be >= 1, got {track_every_steps}")
+        estimator = MiniBatchDictionaryLearning(
+            n_components=config.n_atoms, alpha=config.sparsity_weight, batch_size=config.batch_size,
+            fit_algorithm=config.solver, transform_algorithm=f"lasso_{config.solver}",
+            transform_alpha=config.sparsity_weight, dict_init=as_array(self.components), random_state=seed,
+        )
+        generator = torch.Generator().manual_seed(seed)
+        step, val_history = 0, []
+        start = time.perf_counter()
+        if on_step is not None:
+            on_step(0, self)
+        for epoch in tqdm(range(1, config.n_epochs + 1), desc=description, disable=not progress, leave=False):
+            for minibatch in iterate_minibatches(train_batch, config.batch_size, generator):
+                estimator.partial_fit(as_array(minibatch["source"].flatten(1)))
+                step += 1
+                if on_step is not None and step % track_every_steps == 0:
+                    self.set_components(estimator.components_)
+                    on_step(step, self)
+            self.set_components(estimator.components_)
+            if epoch % config.eval_every_epochs == 0 or epoch == config.n_epochs:
+                val_history.append(evaluate_loss(self, val_batch, config.batch_size))
+        if on_step is not None and step % track_every_steps:
+            on_step(step, self)
+        return TrainReport(
+            n_epochs_run=config.n_epochs,
+            n_steps=step,
+            best_epoch=config.n_epochs,
+            best_val_loss=val_history[-1],
+            stopped_early=False,
+            seconds=time.perf_counter() - start,
+            val_history=val_history,
+        )

@@ -1,0 +1,125 @@
+"""The function-space SAEs (sae_cnn, sae_fno) and the resolution scores: operators checked against conv1d and
+their adjoints, grids from 32 to 512 points, ISTA on a known signal, and the resampling path."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from helpers import tiny_model
+from kae_zoo.evaluate_resolution import predict_on_grid, resample_periodic, resolution_grids, resolution_scores
+from kae_zoo.families import DataSpec, get_family
+from kae_zoo.families.conv_coding import circular_step_size, circular_synthesis, operator_ista
+from kae_zoo.runner import run_cell
+from kae_zoo.tasks import get_task
+
+FNO_VARIANTS = [{}, {"modes": "all"}, {"modes": "truncated", "n_modes": 8}]
+
+
+def model_on_grid(name: str, n_grid: int, seed: int = 0, **overrides):
+    family = get_family(name)
+    torch.manual_seed(seed)
+    return family(family.make_config("smoke", overrides=overrides or None), DataSpec(state_shape=(1, n_grid)))
+
+
+@pytest.mark.parametrize("name", ["sae_cnn", "sae_fno"])
+@pytest.mark.parametrize("n_grid", [32, 64, 128])
+def test_shapes_and_unit_norm_atoms(name, n_grid):
+    model = model_on_grid(name, n_grid)
+    x = torch.randn(5, 1, n_grid)
+    assert model.encode(x).shape == (5, 12 * n_grid) and model(x).shape == x.shape
+    atoms = model.dictionary()
+    assert atoms.shape == ((n_grid // 2 + 1) if name == "sae_cnn" else n_grid, 12)
+    assert torch.allclose(atoms.norm(dim=0), torch.ones(12), atol=1e-5)
+
+
+@pytest.mark.parametrize("overrides", FNO_VARIANTS)
+def test_sae_fno_runs_natively_from_32_to_512_points(overrides):
+    model = model_on_grid("sae_fno", 128, **overrides)
+    assert model.grid_invariant
+    for n_points in (32, 64, 128, 256, 512):
+        x = torch.randn(3, 1, n_points)
+        assert model.encode(x).shape == (3, 12 * n_points)
+        output = model(x)
+        assert output.shape == x.shape and torch.isfinite(output).all()
+
+
+@pytest.mark.parametrize("name, overrides", [("sae_cnn", {}), *[("sae_fno", variant) for variant in FNO_VARIANTS]])
+@pytest.mark.parametrize("n_points", [32, 64, 256])
+def test_analyse_is_the_adjoint_of_synthesize(name, overrides, n_points):
+    model = model_on_grid(name, 32 if name == "sae_cnn" else 64, **overrides)  # the FNO also on a coarser grid
+    codes, signals = torch.randn(4, 12, n_points), torch.randn(4, 1, n_points)
+    with torch.no_grad():
+        lhs, rhs = (model.synthesize(codes) * signals).sum(), (codes * model.analyse(signals)).sum()
+    assert float(lhs) == pytest.approx(float(rhs), rel=1e-4)
+
+
+def test_cnn_synthesis_is_a_circular_conv1d_with_centred_filters():
+    model = model_on_grid("sae_cnn", 32)
+    kernel_size, centre = model.kernel_size, model.centre
+    codes = torch.randn(2, 12, 32)
+    with torch.no_grad():
+        padded = F.pad(codes, (kernel_size - 1 - centre, centre), mode="circular")
+        expected = F.conv1d(padded, model.dictionary().T.flip(-1)[None])
+        assert torch.allclose(model.synthesize(codes), expected, atol=1e-5)
+
+
+def test_fno_atoms_are_functions_and_coarse_grids_clamp_the_modes():
+    # one event at u = 0.25 decodes to the same function on 64 and 128 points (the modes fit both grids) ...
+    model = model_on_grid("sae_fno", 64, n_modes=32)
+    coarse, fine = torch.zeros(1, 12, 64), torch.zeros(1, 12, 128)
+    coarse[0, 2, 16], fine[0, 2, 32] = 1.5, 1.5
+    with torch.no_grad():
+        assert torch.allclose(model.decode(coarse.flatten(1)), model.decode(fine.flatten(1))[..., ::2], atol=1e-5)
+        # ... and on 32 points (17 frequencies of the 33 kept) neuraloperator keeps the lowest ones, as the
+        # clamped spectra do
+        codes = torch.randn(2, 12, 32)
+        expected = circular_synthesis(codes, model.atom_spectra(32))
+        assert torch.allclose(model.synthesize(codes), expected, atol=1e-4)
+
+
+def test_conv_ista_finds_a_single_event():
+    model = model_on_grid("sae_cnn", 64, n_atoms=3, n_kept=1)  # n_kept is unused by ISTA
+    taps = torch.arange(model.kernel_size, dtype=torch.float32) - model.centre
+    with torch.no_grad():  # three distinct atoms: a narrow and a wide Gaussian, a box
+        model.weight.copy_(torch.stack([torch.exp(-0.5 * (taps / 2) ** 2), torch.exp(-0.5 * (taps / 6) ** 2),
+                                        (taps.abs() <= 4).float()], dim=1))
+        codes = torch.zeros(1, 3, 64)
+        codes[0, 1, 40] = -2.0
+        signal = model.synthesize(codes)
+        step_size = circular_step_size(model.atom_spectra(64))
+        estimate = operator_ista(signal, model.synthesize, model.analyse, (1, 3, 64), 300, step_size,
+                                 step_size * 0.01)
+    assert divmod(int(estimate.abs().argmax()), 64) == (1, 40)
+    assert float(estimate[0, 1, 40]) < 0  # the sign; ISTA converges slowly on shifts of a smooth atom
+
+
+def test_resample_periodic_by_hand():
+    signal = torch.tensor([[0.0, 1.0, 2.0, 3.0]])
+    assert torch.equal(resample_periodic(signal, 8), torch.tensor([[0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 1.5]]))
+    assert torch.equal(resample_periodic(resample_periodic(signal, 8), 4), signal)  # decimation is exact
+
+
+def test_resolution_grids():
+    assert resolution_grids(128, 32) == [64, 128, 256, 512]
+    assert resolution_grids(32, 32) == [32, 64, 128]
+
+
+def test_cnn_is_resampled_to_its_training_grid():
+    model = model_on_grid("sae_cnn", 64)
+    grids = []
+    model.register_forward_pre_hook(lambda module, inputs: grids.append(inputs[0].shape[-1]))
+    assert predict_on_grid(model, torch.randn(3, 1, 256)).shape == (3, 1, 256) and grids == [64]
+    data = get_task("sparse_fn")().load(0, "smoke", "autoencode", torch.device("cpu"), progress=False)
+    scalars, curves = resolution_scores(tiny_model("sae_cnn"), data)  # trained on 32 points: 32 .. 128
+    assert scalars["resolution_native"] == 0.0 and scalars["resolution_robustness"] >= 1.0
+    assert curves["resolution_error"][1] == {"resolution": [32, 64, 128]}
+
+
+def test_resolution_curve_in_a_sparse_fn_run():
+    result = run_cell("sae_fno", "sparse_fn", 0, "smoke", "cpu", overrides={"n_epochs": 3}, progress=False)
+    assert result.status == "ok", result.error
+    dims, coords, errors = result.curves["resolution_error"]
+    assert dims == ("resolution",) and coords == {"resolution": [64, 128, 256, 512]}
+    assert errors.shape == (4,) and (errors > 0).all()
+    assert result.scalars["resolution_native"] == 1.0 and result.scalars["resolution_robustness"] >= 1.0
+    assert 0 <= result.scalars["dictionary_recovery"] <= 1
