@@ -179,3 +179,9 @@ def test_dense_function_codes_by_hand():
     with pytest.raises(ValueError, match="need a grid"):
         truth.dense_test_codes()
 
+
+
+@pytest.mark.parametrize(("task", "smooth"), [("sparse_fn_smooth", True), ("sparse_fn_nonsmooth", False)])
+def test_sparse_fn_subset_tasks(task, smooth):
+    data = get_task(task)().load(0, "smoke", "autoencode", torch.device("cpu"))
+    assert data.task == task and data.ground_truth.atom_smooth and set(data.ground_truth.atom_smooth) == {smooth}

@@ -93,3 +93,23 @@ class SparseFnTask(Task):
             notes={"generative_model": f"kernels={config.kernels} ({', '.join(truth.atom_names)}), "
                                        f"s={config.n_active}, grid={config.n_grid}"},
         )
+
+
+@register_task("sparse_fn_smooth")
+class SmoothSparseFnTask(SparseFnTask):
+    """`sparse_fn` with the smooth concepts only, a task of its own so result files name the subset."""
+
+    description = "sparse_fn with the smooth concepts only (three Gaussian bumps)"
+
+    def __init__(self, config: SparseFnConfig = SparseFnConfig(kernels="smooth")) -> None:
+        super().__init__(config)
+
+
+@register_task("sparse_fn_nonsmooth")
+class NonsmoothSparseFnTask(SparseFnTask):
+    """`sparse_fn` with the non-smooth concepts only (boxes and the spike)."""
+
+    description = "sparse_fn with the non-smooth concepts only (two boxes and a triangle spike)"
+
+    def __init__(self, config: SparseFnConfig = SparseFnConfig(kernels="nonsmooth")) -> None:
+        super().__init__(config)
