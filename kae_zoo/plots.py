@@ -24,6 +24,12 @@ def _save(figure: Figure, path: Path) -> Path:
     return path
 
 
+def _mean_and_band(axis, x: np.ndarray, curve: xr.DataArray, **style) -> None:
+    """Plot the mean over seeds of `curve` against x, with the min-max band over seeds shaded."""
+    axis.plot(x, curve.mean("seed"), **style)
+    axis.fill_between(x, curve.min("seed"), curve.max("seed"), alpha=0.2)
+
+
 def _progress(n_points: int) -> np.ndarray:
     """Positions 0..1 of a curve's points: trajectory step s of S at s/S, base layer l of L at l/L."""
     return np.linspace(0.0, 1.0, n_points) if n_points > 1 else np.zeros(n_points)
@@ -60,9 +66,7 @@ def plot_betti_curves(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
                 continue
             x = _progress(curve.sizes["step"])
             for axis, dim in zip(axes, (0, 1)):
-                values = curve.sel(homology_dim=dim)
-                axis.plot(x, values.mean("seed"), marker="o", label=f"{family} trajectory")
-                axis.fill_between(x, values.min("seed"), values.max("seed"), alpha=0.2)
+                _mean_and_band(axis, x, curve.sel(homology_dim=dim), marker="o", label=f"{family} trajectory")
             drawn = True
         if not drawn:
             continue
@@ -124,9 +128,7 @@ def plot_recovery(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
             curve = dataset["recovery"].sel(family=family, task=task).dropna("train_step", how="all")
             if curve.sizes["train_step"] == 0:
                 continue
-            steps = curve.train_step.values
-            axis.plot(steps, curve.mean("seed"), label=str(family))
-            axis.fill_between(steps, curve.min("seed"), curve.max("seed"), alpha=0.2)
+            _mean_and_band(axis, curve.train_step.values, curve, label=str(family))
             drawn = True
         if not drawn:
             continue
@@ -160,8 +162,7 @@ def plot_resolution(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
             native = "resolution_native" in dataset and \
                 bool(dataset["resolution_native"].sel(family=family, task=task).max("seed") == 1)
             label = f"{family} ({'native' if native else 'resampled'})"
-            axis.plot(grids, curve.mean("seed"), marker="o", linestyle="-" if native else "--", label=label)
-            axis.fill_between(grids, curve.min("seed"), curve.max("seed"), alpha=0.2)
+            _mean_and_band(axis, grids, curve, marker="o", linestyle="-" if native else "--", label=label)
             drawn = True
         if not drawn:
             continue

@@ -7,6 +7,8 @@ because asv treats a rise as a regression.
 
 from __future__ import annotations
 
+import tempfile
+
 import numpy as np
 import torch
 
@@ -80,7 +82,6 @@ class ResultsIO:
                       for family in ("a", "b", "c") for task in ("yinyang", "digits", "mnist") for seed in range(5)]
 
     def time_write_read(self) -> None:
-        import tempfile
         with tempfile.TemporaryDirectory() as folder:
             write_results(f"{folder}/r.nc", self.cells, {}, device="cpu")
             read_results(f"{folder}/r.nc").load()

@@ -22,8 +22,8 @@ from typing import Callable, ClassVar
 import torch
 from torch import Tensor
 
-from .base import Batch, DataSpec, Surrogate
-from .sparse_coding import SparseAEConfig, lasso_loss, soft_threshold
+from .base import DataSpec
+from .sparse_coding import SparseAEConfig, SparseCodingAE, soft_threshold
 
 Operator = Callable[[Tensor], Tensor]
 
@@ -78,7 +78,7 @@ def operator_ista(
     return codes
 
 
-class ConvSparseAE(Surrogate):
+class ConvSparseAE(SparseCodingAE):
     """A sparse autoencoder whose codes are maps on the grid and whose decoder is a circular convolution.
 
     Latents are the code maps flattened: (batch, n_atoms * n_points). Subclasses implement `synthesize` (D),
@@ -86,7 +86,6 @@ class ConvSparseAE(Surrogate):
     """
 
     config_class = ConvSAEConfig
-    data_view = "autoencode"
     example_spec = DataSpec(state_shape=(1, 32), n_classes=0)
     # True when the family runs natively on any grid; otherwise resolution scores resample to the training grid
     grid_invariant: ClassVar[bool] = False
@@ -118,10 +117,6 @@ class ConvSparseAE(Surrogate):
     def atom_spectra(self, n_points: int) -> Tensor:
         """Unnormalised DFTs of the unit-norm atoms placed on an n-point grid: (n_points // 2 + 1, n_atoms)."""
 
-    @abstractmethod
-    def dictionary(self) -> Tensor:
-        """The learned atoms on the training grid, (atom_length, n_atoms), unit-norm columns."""
-
     def encode(self, x: Tensor) -> Tensor:
         config, n_points = self.config, x.shape[-1]
         scale = n_points / self.n_grid  # Riemann weight of the squared error on this grid (module docstring)
@@ -133,16 +128,8 @@ class ConvSparseAE(Surrogate):
                               config.n_ista_steps, step_size, step_size * config.sparsity_weight * scale)
         return codes.flatten(1)  # (batch, n_atoms * n_points)
 
-    def advance(self, z: Tensor, t: float = 1.0) -> Tensor:
-        return z  # a plain autoencoder has no latent dynamics
-
     def decode(self, z: Tensor) -> Tensor:
         return self.synthesize(z.reshape(z.shape[0], self.config.n_atoms, -1))  # (batch, n_atoms, n) -> (batch, 1, n)
-
-    def loss(self, batch: Batch) -> dict[str, Tensor]:
-        source = batch["source"]
-        codes = self.encode(source)
-        return lasso_loss(source, self.decode(codes), codes, self.config.sparsity_weight)
 
 
 __all__ = ["ConvSAEConfig", "ConvSparseAE", "circular_analysis", "circular_step_size", "circular_synthesis",

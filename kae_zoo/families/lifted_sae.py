@@ -24,8 +24,8 @@ import torch
 from torch import Tensor, nn
 
 from . import register_family
-from .base import Batch, DataSpec, Surrogate
-from .sparse_coding import SparseAEConfig, SparseCoder, lasso_loss, unit_columns
+from .base import DataSpec
+from .sparse_coding import VECTOR_SAE_PRESETS, SparseAEConfig, SparseCoder, SparseCodingAE, unit_columns
 
 
 @dataclass(frozen=True)
@@ -49,19 +49,11 @@ def orthonormal_columns(n_rows: int, n_columns: int) -> Tensor:
 
 
 @register_family("lifted_sae")
-class LiftedSparseAE(Surrogate):
+class LiftedSparseAE(SparseCodingAE):
     """Lifted SAE: lift with L, unrolled-ISTA SAE in the lifted space, project back with P."""
 
     config_class = LiftedSAEConfig
-    data_view = "autoencode"
-    example_spec = DataSpec(state_shape=(8,), n_classes=0)
-    presets = {
-        "smoke": {"n_epochs": 60},  # 240 steps on the smoke split (2000 samples, batch 512)
-        # 15 unrolled ISTA steps (REFERENCE.md's planning run: 5 steps stall near recovery 0.89 because the codes are
-        # not yet converged; 15 reach 0.98). `--set NAME.n_ista_steps=5` gives the cheaper, less converged encoder.
-        "default": {"n_ista_steps": 15},
-        "paper": {"n_ista_steps": 15},
-    }
+    presets = VECTOR_SAE_PRESETS
 
     def __init__(self, config: LiftedSAEConfig, spec: DataSpec) -> None:
         super().__init__(config, spec)
@@ -87,14 +79,3 @@ class LiftedSparseAE(Surrogate):
 
     def encode(self, x: Tensor) -> Tensor:
         return self.coder(x.flatten(1) @ self.lifting.T)  # codes of y = L x
-
-    def advance(self, z: Tensor, t: float = 1.0) -> Tensor:
-        return z
-
-    def decode(self, z: Tensor) -> Tensor:
-        return (z @ self.dictionary().T).reshape(z.shape[0], *self.spec.state_shape)
-
-    def loss(self, batch: Batch) -> dict[str, Tensor]:
-        source = batch["source"]
-        codes = self.encode(source)
-        return lasso_loss(source, self.decode(codes), codes, self.config.sparsity_weight)

@@ -28,8 +28,8 @@ from tqdm.auto import tqdm
 
 from ..config import TrainingConfig
 from . import register_family
-from .base import Batch, DataSpec, Surrogate
-from .sparse_coding import lasso_loss, unit_columns
+from .base import Batch, DataSpec
+from .sparse_coding import SparseCodingAE, unit_columns
 
 if TYPE_CHECKING:  # training imports the families
     from ..training import StepCallback, TrainReport
@@ -63,12 +63,10 @@ def as_array(tensor: Tensor) -> np.ndarray:
 
 
 @register_family("sklearn_dict")
-class SklearnDictionary(Surrogate):
+class SklearnDictionary(SparseCodingAE):
     """scikit-learn's online dictionary learning (advance = identity); fitted by its own `fit`."""
 
     config_class = SklearnDictConfig
-    data_view = "autoencode"
-    example_spec = DataSpec(state_shape=(8,), n_classes=0)
     presets = {
         "smoke": {"n_epochs": 20},  # 80 steps on the smoke split (2000 samples, batch 512)
         "default": {},
@@ -93,17 +91,10 @@ class SklearnDictionary(Surrogate):
                               algorithm=f"lasso_{config.solver}", alpha=config.sparsity_weight)
         return torch.from_numpy(codes).to(x.device, x.dtype)
 
-    def advance(self, z: Tensor, t: float = 1.0) -> Tensor:
-        return z  # a plain sparse code has no latent dynamics
-
     def decode(self, z: Tensor) -> Tensor:
+        """z times sklearn's atoms as they are (inside the unit ball); the inherited loss is sae's lasso objective
+        at the current atoms (reported; sklearn minimises the same one)."""
         return (z @ self.components).reshape(z.shape[0], *self.spec.state_shape)
-
-    def loss(self, batch: Batch) -> dict[str, Tensor]:
-        """sae's lasso objective at the current atoms (reported; sklearn minimises the same one)."""
-        source = batch["source"]
-        codes = self.encode(source)
-        return lasso_loss(source, self.decode(codes), codes, self.config.sparsity_weight)
 
     @torch.no_grad()
     def set_components(self, components: np.ndarray) -> None:

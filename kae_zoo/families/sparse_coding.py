@@ -1,4 +1,5 @@
-"""Sparse coding shared by the vector SAE families: shrinkage, unrolled ISTA, a unit-norm dictionary, the lasso loss.
+"""Sparse coding shared by the sparse families: shrinkage, unrolled ISTA, a unit-norm dictionary, the lasso loss,
+and `SparseCodingAE`, the base class that gives every sparse family the same latent dynamics (none) and loss.
 
 Convention: states are rows, atoms are columns. A dictionary D is (input_dim, n_atoms); a code batch z is
 (batch, n_atoms) and its reconstruction is z D^T. The training objective is the lasso objective that ISTA
@@ -11,13 +12,15 @@ so lambda means the same thing in the encoder's threshold (eta * lambda) and in 
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from torch import Tensor, nn
 
 from ..config import TrainingConfig
+from .base import Batch, DataSpec, Surrogate
 
 Encoder = Literal["ista", "relu", "topk"]
 
@@ -135,3 +138,39 @@ class SparseCoder(nn.Module):
         if config.encoder == "relu":
             return torch.relu(activations)
         return top_k_magnitude(activations, config.n_kept)
+
+
+# Presets of the vector SAEs (sae, lifted_sae): 15 unrolled ISTA steps (REFERENCE.md's planning run: 5 steps stall
+# near recovery 0.89 because the codes are not yet converged; 15 reach 0.98). `--set NAME.n_ista_steps=5` gives the
+# cheaper, less converged encoder.
+VECTOR_SAE_PRESETS: dict[str, dict[str, Any]] = {
+    "smoke": {"n_epochs": 60},  # 240 steps on the smoke split (2000 samples, batch 512)
+    "default": {"n_ista_steps": 15},
+    "paper": {"n_ista_steps": 15},
+}
+
+
+class SparseCodingAE(Surrogate):
+    """Base of the sparse families: they autoencode, have no latent dynamics (advance is the identity), train on
+    `lasso_loss` with the config's `sparsity_weight`, and expose their learned atoms through `dictionary()`.
+
+    `decode` defaults to z D^T with D = dictionary(); families whose decoder is not that matrix override it.
+    """
+
+    data_view = "autoencode"
+    example_spec = DataSpec(state_shape=(8,), n_classes=0)
+
+    @abstractmethod
+    def dictionary(self) -> Tensor:
+        """The learned atoms as unit-norm columns: (atom_length, n_atoms)."""
+
+    def advance(self, z: Tensor, t: float = 1.0) -> Tensor:
+        return z  # a sparse code has no latent dynamics
+
+    def decode(self, z: Tensor) -> Tensor:
+        return (z @ self.dictionary().T).reshape(z.shape[0], *self.spec.state_shape)
+
+    def loss(self, batch: Batch) -> dict[str, Tensor]:
+        source = batch["source"]
+        codes = self.encode(source)
+        return lasso_loss(source, self.decode(codes), codes, self.config.sparsity_weight)
