@@ -11,9 +11,10 @@ __version__ = "0.1.0"
 
 from .families import DataSpec, Surrogate, get_family, list_families, register_family  # noqa: E402
 from .metrics import MetricSpec, get_metric, list_metrics, register_metric  # noqa: E402
-from .results import CellResult, read_results, write_results  # noqa: E402
+from .results import CellResult, read_result_file, read_results, read_sweep, write_results  # noqa: E402
 from .runner import RunSpec, run_cell, run_matrix  # noqa: E402
 from .summary import format_results  # noqa: E402
+from .sweep import SweepSpec, run_sweep  # noqa: E402
 from .tasks import Task, get_task, list_tasks, register_task  # noqa: E402
 from .training import DivergenceError, train  # noqa: E402
 
@@ -38,6 +39,10 @@ __all__ = [
     "run_cell",
     "run_matrix",
     "CellResult",
+    "SweepSpec",
+    "run_sweep",
+    "read_sweep",
+    "read_result_file",
     "write_results",
     "read_results",
     "format_results",

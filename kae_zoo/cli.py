@@ -1,4 +1,4 @@
-"""`kae-zoo`: a thin command line over the library (list, run, show, report).
+"""`kae-zoo`: a thin command line over the library (list, run, sweep, show, report).
 
 Bad input gets one line on stderr and exit code 2, before anything is written; a run with a failed cell exits 3.
 """
@@ -6,6 +6,7 @@ Bad input gets one line on stderr and exit code 2, before anything is written; a
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import sys
@@ -18,9 +19,10 @@ from .families import get_family, list_families
 from .metrics import get_metric, list_metrics
 from .registry import UnknownNameError
 from .report import write_report
-from .results import ResultFileError, read_results
+from .results import ResultFileError, read_result_file
 from .runner import RunSpec, run_matrix
 from .summary import format_results
+from .sweep import NAMED_SWEEPS, SweepSpec, run_sweep, sweep_failed
 from .tasks import get_task, list_tasks
 
 EXIT_USAGE, EXIT_CELL_FAILED = 2, 3
@@ -51,20 +53,54 @@ def parse_seeds(values: Sequence[str]) -> tuple[int, ...]:
     return tuple(seeds)
 
 
+def _parse_value(raw: str) -> Any:
+    """A command-line VALUE: JSON (numbers, true/false, lists), else the string itself."""
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return raw
+
+
+def _split_assignment(option: str, item: str, example: str) -> tuple[str, str, str]:
+    """FAMILY.FIELD=VALUE -> (family, field, raw value text)."""
+    key, separator, raw = item.partition("=")
+    family, dot, field = key.partition(".")
+    if not separator or not dot or not family or not field:
+        raise UsageError(f"{option} {item!r} is not of the form FAMILY.FIELD=VALUE (e.g. {example})")
+    return family, field, raw
+
+
 def parse_overrides(values: Sequence[str] | None) -> dict[str, dict[str, Any]]:
     """--set FAMILY.FIELD=VALUE (VALUE as JSON, else a string) -> {family: {field: value}}."""
     overrides: dict[str, dict[str, Any]] = {}
     for item in values or []:
-        key, separator, raw = item.partition("=")
-        family, dot, field = key.partition(".")
-        if not separator or not dot or not family or not field:
-            raise UsageError(f"--set {item!r} is not of the form FAMILY.FIELD=VALUE (e.g. koopman.n_epochs=5)")
-        try:
-            value = json.loads(raw)
-        except json.JSONDecodeError:
-            value = raw
-        overrides.setdefault(family, {})[field] = value
+        family, field, raw = _split_assignment("--set", item, "koopman.n_epochs=5")
+        overrides.setdefault(family, {})[field] = _parse_value(raw)
     return overrides
+
+
+def parse_axes(values: Sequence[str] | None) -> dict[str, dict[str, tuple[Any, ...]]]:
+    """--axis FAMILY.FIELD=V1,V2,... (each value as JSON, else a string) -> {family: {field: (values...)}}."""
+    axes: dict[str, dict[str, tuple[Any, ...]]] = {}
+    for item in values or []:
+        family, field, raw = _split_assignment("--axis", item, "attractor.latent_dim=4,16,64")
+        parts = [part.strip() for part in raw.split(",")]
+        if not all(parts):
+            raise UsageError(f"--axis {item!r} needs comma-separated values without empty ones")
+        if field in axes.get(family, {}):
+            raise UsageError(f"--axis names {family}.{field} twice; give all its values in one --axis")
+        axes.setdefault(family, {})[field] = tuple(_parse_value(part) for part in parts)
+    return axes
+
+
+def check_out_file(value: str) -> Path:
+    """--out of run and sweep: a .nc file path, not a folder."""
+    out = Path(value)
+    if out.suffix != ".nc":
+        raise UsageError(f"--out {value!r} must be a .nc file")
+    if out.exists() and out.is_dir():
+        raise UsageError(f"--out {value!r} is a directory; give a .nc file path")
+    return out
 
 
 def build_parser() -> OneLineParser:
@@ -88,11 +124,29 @@ def build_parser() -> OneLineParser:
     run.add_argument("--out", required=True, help="result file to write (.nc)")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
 
-    show = commands.add_parser("show", help="print the table of a result file")
-    show.add_argument("file", help="a result file written by kae-zoo run")
+    sweep = commands.add_parser("sweep", help="run one family on one task over the product of config-field axes x "
+                                              "seeds")
+    sweep.add_argument("--family", help="the family (one)")
+    sweep.add_argument("--task", help="the task (one)")
+    sweep.add_argument("--seed", action="append", default=None, help="seed(s); repeat or comma-separate (default 0)")
+    sweep.add_argument("--axis", action="append", metavar="FAMILY.FIELD=V1,V2,...",
+                       help="a swept config field and its values; repeat for more axes (the sweep is their product)")
+    sweep.add_argument("--set", action="append", metavar="FAMILY.FIELD=VALUE", help="fix a family config field")
+    sweep.add_argument("--preset", default=None, choices=PRESETS, help="default: default")
+    sweep.add_argument("--named", choices=sorted(NAMED_SWEEPS),
+                       help="a predefined sweep (e.g. memorization: attractor on digits, latent_dim 4,16,64 x "
+                            "n_train_samples 150,300,600,0 x seeds 0,1,2); replaces --family, --task, --seed, "
+                            "--axis, --set and --preset")
+    sweep.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    sweep.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1, as for run)")
+    sweep.add_argument("--out", required=True, help="sweep file to write (.nc)")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bars")
 
-    report = commands.add_parser("report", help="write PNG figures and a Markdown summary of a result file")
-    report.add_argument("file", help="a result file written by kae-zoo run")
+    show = commands.add_parser("show", help="print the table of a result or sweep file")
+    show.add_argument("file", help="a file written by kae-zoo run or kae-zoo sweep")
+
+    report = commands.add_parser("report", help="write PNG figures and a Markdown summary of a result or sweep file")
+    report.add_argument("file", help="a file written by kae-zoo run or kae-zoo sweep")
     report.add_argument("--out", required=True, help="folder for report.md and the figures")
     return parser
 
@@ -113,11 +167,7 @@ def command_list() -> str:
 
 
 def command_run(args: argparse.Namespace) -> int:
-    out = Path(args.out)
-    if out.suffix != ".nc":
-        raise UsageError(f"--out {args.out!r} must be a .nc file")
-    if out.exists() and out.is_dir():
-        raise UsageError(f"--out {args.out!r} is a directory; give a .nc file path")
+    out = check_out_file(args.out)
     spec = RunSpec(
         families=tuple(split_values(args.family)),
         tasks=tuple(split_values(args.task)),
@@ -135,15 +185,52 @@ def command_run(args: argparse.Namespace) -> int:
     except (ValueError, TypeError) as error:
         raise UsageError(str(error)) from None
     results = run_matrix(spec, out=out, progress=not args.quiet)
-    print(format_results(read_results(out)))
+    print(format_results(read_result_file(out)))
     return EXIT_CELL_FAILED if any(cell.status != "ok" for cell in results) else 0
+
+
+def sweep_spec(args: argparse.Namespace) -> SweepSpec:
+    """The SweepSpec of `kae-zoo sweep`'s arguments: a named sweep, or --family, --task, --axis, ... (unvalidated)."""
+    design = {"--family": args.family, "--task": args.task, "--seed": args.seed, "--axis": args.axis,
+              "--set": args.set, "--preset": args.preset}
+    if args.named:
+        given = [option for option, value in design.items() if value is not None]
+        if given:
+            raise UsageError(f"--named {args.named} fixes the whole sweep; drop {given[0]}")
+        return dataclasses.replace(NAMED_SWEEPS[args.named], device=args.device, threads=args.threads)
+    families, tasks = split_values([args.family] if args.family else []), split_values([args.task] if args.task else [])
+    if len(families) != 1 or len(tasks) != 1:
+        raise UsageError(f"a sweep takes one --family and one --task (or --named), got {families or 'none'} and "
+                         f"{tasks or 'none'}")
+    family = families[0]
+    axes, overrides = parse_axes(args.axis), parse_overrides(args.set)
+    if not axes:
+        raise UsageError("a sweep needs at least one --axis FAMILY.FIELD=V1,V2,... (or --named)")
+    for option, named in (("--axis", axes), ("--set", overrides)):
+        other = sorted(set(named) - {family})
+        if other:
+            raise UsageError(f"{option} names family {other[0]!r}, but the sweep's --family is {family!r}")
+    return SweepSpec(family, tasks[0], parse_seeds(args.seed or ["0"]), axes.get(family, {}),
+                     args.preset or "default", overrides.get(family, {}), args.device, args.threads)
+
+
+def command_sweep(args: argparse.Namespace) -> int:
+    out = check_out_file(args.out)
+    spec = sweep_spec(args)
+    try:
+        spec.validate()
+    except (ValueError, TypeError) as error:
+        raise UsageError(str(error)) from None
+    dataset = run_sweep(spec, out=out, progress=not args.quiet)
+    print(format_results(read_result_file(out)))
+    return EXIT_CELL_FAILED if sweep_failed(dataset) else 0
 
 
 def command_report(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {args.out!r} is a file; give a folder for the report")
-    dataset = read_results(args.file)
+    dataset = read_result_file(args.file)
     print(f"wrote {write_report(dataset, out, source=Path(args.file).name)}")
     return 0
 
@@ -156,10 +243,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(command_list())
             return 0
         if args.command == "show":
-            print(format_results(read_results(args.file)))
+            print(format_results(read_result_file(args.file)))
             return 0
         if args.command == "report":
             return command_report(args)
+        if args.command == "sweep":
+            return command_sweep(args)
         return command_run(args)
     except (UsageError, UnknownNameError, ResultFileError) as error:
         print(f"kae-zoo: error: {error}", file=sys.stderr)

@@ -1,7 +1,10 @@
 """Score a trained surrogate on a task's held-out test split: the common scores of every family.
 
 Scores that need something a task does not have (a base network's head, class labels) are left out, and the
-results store writes them as NaN. Tasks with a known sparse generative model add the scores of `evaluate_sparse`.
+results store writes them as NaN. Tasks with a known sparse generative model add the scores of `evaluate_sparse`
+(and function-space families those of `evaluate_resolution`). The latent-attractor family adds the scores of
+`evaluate_attractor`: its attractors and their memorization (on its training examples), a data-free probe, and OOD
+detection with the test split as in-distribution.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .evaluate_attractor import attractor_scores
 from .evaluate_resolution import resolution_scores
 from .evaluate_sparse import RecoveryTracker, sparse_scores
 from .families.base import Surrogate
@@ -104,4 +108,7 @@ def score(
     resolution_scalars, resolution_curves = resolution_scores(model, data)
     scalars.update(resolution_scalars)
     curves.update(resolution_curves)
+    attractor_scalars, attractor_curves = attractor_scores(model, data, seed)
+    scalars.update(attractor_scalars)
+    curves.update(attractor_curves)
     return Scores(scalars, curves)

@@ -8,6 +8,11 @@ are skipped) and the model reconstructs it there:
   Grids of n and 2n points share every other point, so the downsampling leg is exact decimation; the upsampling
   leg interpolates between the model's outputs.
 `resolution_native` records which (1 = native on every grid, 0 = resampled).
+
+`resolution_error_direct` applies every model to each grid's samples as they are, with no resampling. For a
+grid-invariant family it equals `resolution_error`; for the CNN it is what running a trained CNN on another
+resolution does (its filters keep their taps and so cover another physical width): the paper's claim that
+SAE-CNNs do not generalise to unseen resolutions is about this path, while resampling is the fair protocol.
 """
 
 from __future__ import annotations
@@ -42,11 +47,12 @@ def is_grid_invariant(model: Surrogate) -> bool:
 
 
 @torch.no_grad()
-def predict_on_grid(model: Surrogate, signals: Tensor, batch_size: int = 1024) -> Tensor:
-    """Reconstructions of signals (n_samples, 1, n) on their own grid, natively or through the training grid."""
+def predict_on_grid(model: Surrogate, signals: Tensor, batch_size: int = 1024, direct: bool = False) -> Tensor:
+    """Reconstructions of signals (n_samples, 1, n) on their own grid: natively for grid-invariant models (and
+    for any model with `direct`), otherwise through the training grid."""
     model.eval()
     n_train, n_points = model.spec.state_shape[-1], signals.shape[-1]
-    native = is_grid_invariant(model) or n_points == n_train
+    native = direct or is_grid_invariant(model) or n_points == n_train
     outputs = []
     for chunk in signals.split(batch_size):
         if native:
@@ -63,21 +69,28 @@ def resolution_grids(n_train: int, coarsest: int) -> list[int]:
 
 
 def resolution_scores(model: Surrogate, data: TaskData) -> tuple[dict[str, float], dict[str, Curve]]:
-    """resolution_error (curve over grid sizes), resolution_robustness and resolution_native; {} when the task
-    cannot re-sample its signals or the model's states are not 1-D grids."""
+    """resolution_error and resolution_error_direct (curves over grid sizes), their robustness ratios and
+    resolution_native; {} when the task cannot re-sample its signals or the model's states are not 1-D grids."""
     truth = data.ground_truth
     shape = model.spec.state_shape
     if truth is None or not truth.resolutions or len(shape) != 2:
         return {}, {}
     grids = resolution_grids(shape[-1], min(truth.resolutions))
-    predicted, target = [], []
+    native = is_grid_invariant(model)
+    predicted, direct, target = [], [], []
     for n_points in grids:
         signals = truth.sample("test", n_points)
         predicted.append(predict_on_grid(model, signals).double().cpu().numpy())
+        if not native:  # a grid-invariant model's direct path is the one just taken
+            direct.append(predict_on_grid(model, signals, direct=True).double().cpu().numpy())
         target.append(signals.double().cpu().numpy())
     errors = resolution_error(predicted, target)
+    direct_errors = errors if native else resolution_error(direct, target)
     scalars = {
         "resolution_robustness": resolution_robustness(errors),
-        "resolution_native": float(is_grid_invariant(model)),
+        "resolution_robustness_direct": resolution_robustness(direct_errors),
+        "resolution_native": float(native),
     }
-    return scalars, {"resolution_error": (("resolution",), {"resolution": grids}, np.asarray(errors))}
+    coords = {"resolution": grids}
+    return scalars, {"resolution_error": (("resolution",), coords, np.asarray(errors)),
+                     "resolution_error_direct": (("resolution",), coords, np.asarray(direct_errors))}

@@ -1,5 +1,6 @@
 """PNG figures of a result Dataset: Betti curves (surrogate trajectory against base network), accuracies,
-dictionary recovery against the training step and reconstruction error against the grid size.
+dictionary recovery against the training step and reconstruction error against the grid size; for a sweep file,
+scores against each sweep axis (e.g. memorization against bottleneck and training-set size).
 
 Figures are built on `matplotlib.figure.Figure` (no pyplot global state, no display needed) and written
 atomically. Each function returns the paths it wrote, and writes nothing when the Dataset lacks its variables.
@@ -8,14 +9,25 @@ atomically. Each function returns the paths it wrote, and writes nothing when th
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from .atomic import atomic_path
+from .results import sweep_axes
+from .summary import constant_along
 
 HOMOLOGY_LABELS = {0: r"$\beta_0$ (components)", 1: r"$\beta_1$ (loops)"}
+# Sweep axes whose value is a request, not the value used (n_train_samples 0 = the whole split): they are placed
+# on the x axis at the score that records the value used.
+AXIS_POSITIONS = {"n_train_samples": "n_train_used"}
+SCORE_STYLES = ("-", "--", "-.")  # line style of the 1st, 2nd, 3rd score of a sweep panel
+# The sweep panels of `kae-zoo report`: memorization (with its data-free variant and its fresh-data reference)
+# and attractor counts for attractor sweeps; the test reconstruction error for every sweep.
+MEMORIZATION_PANELS = (("memorization", "noise_memorization", "memorization_reference"), ("attractor_count",))
 
 
 def _save(figure: Figure, path: Path) -> Path:
@@ -146,7 +158,8 @@ def plot_recovery(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
 def plot_resolution(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
     """One figure per task, `resolution_<task>.png`: relative reconstruction error against the grid size (log2
     axis), each family's mean over seeds with a min-max band; families that were resampled to their training
-    grid (resolution_native = 0) are dashed."""
+    grid (resolution_native = 0) are dashed, and their direct curve (applied to each grid without resampling)
+    is dotted."""
     if "resolution_error" not in dataset:
         return []
     written = []
@@ -163,6 +176,9 @@ def plot_resolution(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
                 bool(dataset["resolution_native"].sel(family=family, task=task).max("seed") == 1)
             label = f"{family} ({'native' if native else 'resampled'})"
             _mean_and_band(axis, grids, curve, marker="o", linestyle="-" if native else "--", label=label)
+            if not native and "resolution_error_direct" in dataset:
+                direct = dataset["resolution_error_direct"].sel(family=family, task=task, resolution=grids)
+                _mean_and_band(axis, grids, direct, marker="s", linestyle=":", label=f"{family} (direct)")
             drawn = True
         if not drawn:
             continue
@@ -175,6 +191,87 @@ def plot_resolution(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
         axis.set_title(f"Resolution robustness on {task}")
         written.append(_save(figure, Path(out_dir) / f"resolution_{task}.png"))
     return written
+
+
+def _axis_positions(dataset: xr.Dataset, axis: str) -> tuple[np.ndarray, list[str]]:
+    """x positions and labels of a sweep axis's values: the values used (AXIS_POSITIONS, mean over the other dims)
+    where the file records them, else the values themselves, else (strings) 0, 1, 2, ..."""
+    values = dataset[axis].values
+    used = AXIS_POSITIONS.get(axis)
+    if used in dataset:
+        positions = dataset[used].mean([dim for dim in dataset[used].dims if dim != axis]).values
+        if np.isfinite(positions).all():
+            return positions, [f"{position:g}" for position in positions]
+    if np.issubdtype(values.dtype, np.number):
+        return values.astype(float), [f"{value:g}" for value in values]
+    return np.arange(len(values), dtype=float), [str(value) for value in values]
+
+
+def _draw_sweep_panel(axis, dataset: xr.Dataset, scores: Sequence[str], x_axis: str, line_axis: str | None) -> None:
+    """Each score against `x_axis` (mean over seeds, min-max band), one colour per value of `line_axis`; a score
+    that does not change along `line_axis` (a reference) is one black line."""
+    x, labels = _axis_positions(dataset, x_axis)
+    order = np.argsort(x, kind="stable")  # draw left to right even when the used values reorder the coordinates
+    x, labels = x[order], [labels[index] for index in order]
+    colours = [f"C{index}" for index in range(10)]
+    line_values = dataset[line_axis].values if line_axis else [None]
+    line_labels = _axis_positions(dataset, line_axis)[1] if line_axis else [""]
+    for style, name in zip(SCORE_STYLES, scores):
+        values = dataset[name]
+        reference = line_axis is not None and constant_along(values, line_axis)
+        for index, value in enumerate(line_values[:1] if reference else line_values):
+            curve = values.sel({line_axis: value}) if line_axis else values
+            curve = curve.transpose(x_axis, "seed").isel({x_axis: order})
+            colour = "black" if reference else colours[index % len(colours)]
+            axis.plot(x, curve.mean("seed"), linestyle=style, marker="o", markersize=3, color=colour)
+            axis.fill_between(x, curve.min("seed"), curve.max("seed"), color=colour, alpha=0.15)
+    if np.all(x > 0) and x.max() / x.min() >= 4:
+        axis.set_xscale("log")
+        axis.minorticks_off()
+    axis.set_xticks(x, labels)
+    axis.set_xlabel(x_axis if x_axis not in AXIS_POSITIONS else f"{x_axis} (examples used)")
+    axis.grid(alpha=0.3)
+    handles = [Line2D([], [], color="grey", linestyle=style, label=name) for style, name in zip(SCORE_STYLES, scores)]
+    if line_axis:
+        handles += [Line2D([], [], color=colours[index % len(colours)], label=f"{line_axis} {label}")
+                    for index, label in enumerate(line_labels)]
+    axis.legend(handles=handles, fontsize=7)
+
+
+def plot_sweep(dataset: xr.Dataset, out_dir: str | Path, panels: Sequence[Sequence[str]], filename: str
+               ) -> list[Path]:
+    """`filename` for a sweep file with one or two axes: one row per panel (up to three scores in one panel, told
+    apart by line style) and one column per axis, each score against that axis with one line per value of the
+    other axis (mean over seeds, min-max band over seeds). A score equal for every value of the other axis (a
+    reference such as memorization_reference, which depends on the training set only) is one black line. Axes of
+    numbers spanning a factor >= 4 are drawn on a log scale. Scores the file lacks are left out; writes nothing
+    when no panel has a score left or the sweep has more than two axes."""
+    too_full = [panel for panel in panels if len(panel) > len(SCORE_STYLES)]
+    if too_full:
+        raise ValueError(f"a sweep panel draws at most {len(SCORE_STYLES)} scores, got {list(too_full[0])}")
+    axes = sweep_axes(dataset)
+    panels = [[name for name in panel if name in dataset] for panel in panels]
+    panels = [panel for panel in panels if panel]
+    if not panels or len(axes) > 2:
+        return []
+    figure = Figure(figsize=(5.2 * len(axes), 3.6 * len(panels)))
+    grid = figure.subplots(len(panels), len(axes), squeeze=False)
+    for row, panel in enumerate(panels):
+        for column, x_axis in enumerate(axes):
+            others = [axis for axis in axes if axis != x_axis]
+            _draw_sweep_panel(grid[row, column], dataset, panel, x_axis, others[0] if others else None)
+            if len(panel) == 1:  # several scores are named by the legend
+                grid[row, column].set_ylabel(panel[0])
+    n_seeds = dataset.sizes["seed"]
+    figure.suptitle(f"{dataset.attrs.get('family')} on {dataset.attrs.get('task')}: mean over {n_seeds} seeds, "
+                    f"min-max band")
+    return [_save(figure, Path(out_dir) / filename)]
+
+
+def plot_sweep_figures(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
+    """The figures of a sweep file: `memorization_sweep.png` (MEMORIZATION_PANELS) and `sweep_state_error.png`."""
+    return [*plot_sweep(dataset, out_dir, MEMORIZATION_PANELS, "memorization_sweep.png"),
+            *plot_sweep(dataset, out_dir, [("state_error",)], "sweep_state_error.png")]
 
 
 def plot_all(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:

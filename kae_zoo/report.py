@@ -1,4 +1,4 @@
-"""`kae-zoo report`: a Markdown summary of a result file with its figures embedded."""
+"""`kae-zoo report`: a Markdown summary of a result file (a run or a sweep) with its figures embedded."""
 
 from __future__ import annotations
 
@@ -7,15 +7,18 @@ from pathlib import Path
 import xarray as xr
 
 from .atomic import atomic_path
-from .plots import plot_all
+from .plots import plot_all, plot_sweep_figures
+from .results import is_sweep
 from .summary import format_results
 
 
 def write_report(dataset: xr.Dataset, out_dir: str | Path, source: str = "") -> Path:
-    """Write every figure and `report.md` (the `kae-zoo show` table plus the figures) under `out_dir`."""
+    """Write every figure and `report.md` (the `kae-zoo show` text plus the figures) under `out_dir`; a sweep
+    file gets the sweep figures, and its text carries the rank correlations."""
     out_dir = Path(out_dir)
-    figures = plot_all(dataset, out_dir)
-    lines = [f"# kae-zoo results{f': {source}' if source else ''}", ""]
+    figures = plot_sweep_figures(dataset, out_dir) if is_sweep(dataset) else plot_all(dataset, out_dir)
+    kind = "sweep" if is_sweep(dataset) else "results"
+    lines = [f"# kae-zoo {kind}{f': {source}' if source else ''}", ""]
     lines += ["```", format_results(dataset), "```", ""]
     for figure in figures:
         lines += [f"![{figure.stem}]({figure.name})", ""]

@@ -5,6 +5,13 @@ metric with attrs `units`, `long_name`, `higher_is_better` (1/0: netCDF has no b
 string variables `status` ("ok" / "failed"), `error`, `split_description`, `family_config`; global attrs
 `kae_zoo_version`, `git_sha`, `torch_version`, `device`, `created` and `config` (JSON: netCDF attributes take
 numbers, strings and arrays only). Files are written atomically: a temporary file, then a rename.
+
+Sweep files (`kae_zoo.sweep`: one family and task, the product of config-field axes x seeds) use the same
+variables with other dims: one dim per axis, named by the config field (e.g. `latent_dim`, `n_train_samples`,
+in the sweep's order, coordinates = the axis values), then `seed`. Every scalar score and the per-point strings
+are kept; curves (Betti, OOD, probe) are dropped, since the sweep compares scalars across points (run a point as
+a normal run for its curves). Global attrs: those of a run file plus `kind` = "sweep", `family`, `task` and
+`axes` (JSON list of the axis dims in order); `config` is the SweepSpec as JSON.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ import subprocess
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -26,6 +33,8 @@ from .metrics import METRICS
 CELL_DIMS = ("family", "task", "seed")
 CELL_STRINGS = ("status", "error", "split_description", "family_config")
 REQUIRED_ATTRS = ("kae_zoo_version", "git_sha", "torch_version", "device", "created", "config")
+SWEEP_KIND = "sweep"  # the `kind` attribute of a sweep file; run files have no `kind`
+SWEEP_ATTRS = ("kind", "family", "task", "axes")
 Curve = tuple[tuple[str, ...], dict[str, list], np.ndarray]
 
 
@@ -118,16 +127,78 @@ def to_dataset(cells: list[CellResult], run_config: dict[str, Any], device: str)
             values[cell_index(cell)][position] = curve_values
         data_vars[name] = xr.DataArray(values, dims=CELL_DIMS + dims, attrs=_metric_attrs(name))
 
-    attrs = {
+    attrs = _provenance(run_config, device)
+    return xr.Dataset(data_vars, coords={dim: np.asarray(values) for dim, values in coords.items()}, attrs=attrs)
+
+
+def _provenance(config: dict[str, Any], device: str) -> dict[str, Any]:
+    """The global attrs every result file carries: versions, commit, threads, device, time, config as JSON."""
+    return {
         "kae_zoo_version": _version(),
         "git_sha": git_sha(),
         "torch_version": str(torch.__version__),  # TorchVersion is a str subclass h5py cannot store
         "torch_num_threads": torch.get_num_threads(),  # CPU results are reproducible at a fixed thread count
         "device": device,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "config": json.dumps(run_config, sort_keys=True),
+        "config": json.dumps(config, sort_keys=True),
     }
+
+
+SweepPoint = tuple[Mapping[str, Any], CellResult]
+"""One run of a sweep: its axis values {field: value} and the cell it produced."""
+
+
+def sweep_to_dataset(points: Sequence[SweepPoint], axes: Mapping[str, Sequence[Any]], sweep_config: dict[str, Any],
+                     device: str) -> xr.Dataset:
+    """The sweep Dataset (module docstring) of `points`; points absent from axes x seeds are NaN / "missing"."""
+    if not points:
+        raise ValueError("no sweep points to write")
+    if not axes:
+        raise ValueError("a sweep needs at least one axis")
+    families = {cell.family for _, cell in points}
+    tasks = {cell.task for _, cell in points}
+    if len(families) != 1 or len(tasks) != 1:
+        raise ValueError(f"a sweep has one family and one task, got {sorted(families)} and {sorted(tasks)}")
+    names = list(axes)
+    coords: dict[str, list[Any]] = {name: list(axes[name]) for name in names}
+    coords["seed"] = sorted({int(cell.seed) for _, cell in points})
+    dims = (*names, "seed")
+    shape = tuple(len(coords[dim]) for dim in dims)
+
+    def index(values: Mapping[str, Any], cell: CellResult) -> tuple[int, ...]:
+        if set(values) != set(names):
+            raise ValueError(f"a sweep point names the fields {sorted(values)}, the axes are {names}")
+        return (*[coords[name].index(values[name]) for name in names], coords["seed"].index(cell.seed))
+
+    positions = [index(values, cell) for values, cell in points]
+    data_vars: dict[str, xr.DataArray] = {}
+    for name in CELL_STRINGS:
+        strings = np.full(shape, "missing" if name == "status" else "", dtype=object)
+        for position, (_, cell) in zip(positions, points):
+            value = getattr(cell, name)
+            strings[position] = json.dumps(value, sort_keys=True) if isinstance(value, dict) else str(value)
+        data_vars[name] = xr.DataArray(strings, dims=dims)
+    for name in _ordered_union(name for _, cell in points for name in cell.scalars):
+        values = np.full(shape, np.nan)
+        for position, (_, cell) in zip(positions, points):
+            if name in cell.scalars:
+                values[position] = cell.scalars[name]
+        data_vars[name] = xr.DataArray(values, dims=dims, attrs=_metric_attrs(name))
+    attrs = {**_provenance(sweep_config, device), "kind": SWEEP_KIND, "family": families.pop(),
+             "task": tasks.pop(), "axes": json.dumps(names)}
     return xr.Dataset(data_vars, coords={dim: np.asarray(values) for dim, values in coords.items()}, attrs=attrs)
+
+
+def write_sweep(path: str | Path, points: Sequence[SweepPoint], axes: Mapping[str, Sequence[Any]],
+                sweep_config: dict[str, Any], device: str) -> xr.Dataset:
+    """Write a sweep's points to `path` atomically and return the Dataset written."""
+    path = Path(path)
+    if path.suffix != ".nc":
+        raise ValueError(f"sweep file {str(path)!r} must end in .nc")
+    dataset = sweep_to_dataset(points, axes, sweep_config, device)
+    with atomic_path(path) as temporary:
+        dataset.to_netcdf(temporary, engine="h5netcdf")
+    return dataset
 
 
 def _version() -> str:
@@ -147,22 +218,70 @@ def write_results(path: str | Path, cells: list[CellResult], run_config: dict[st
     return dataset
 
 
-def read_results(path: str | Path) -> xr.Dataset:
-    """Read and validate a result file; anything unreadable raises ResultFileError with the reason."""
+def _open(path: str | Path) -> xr.Dataset:
+    """Load a netCDF file fully into memory; a missing or unreadable file raises ResultFileError."""
     path = Path(path)
     if not path.is_file():
         raise ResultFileError(f"result file {str(path)!r} does not exist")
     try:
         with xr.open_dataset(path, engine="h5netcdf") as opened:
-            dataset = opened.load()
+            return opened.load()
     except Exception as error:  # h5py / xarray raise many types for a non-netCDF or truncated file
         raise ResultFileError(f"{str(path)!r} is not a readable netCDF result file ({type(error).__name__})") from None
+
+
+def is_sweep(dataset: xr.Dataset) -> bool:
+    """Whether a result Dataset is a sweep (dims: the axes and seed) rather than a run (family, task, seed)."""
+    return dataset.attrs.get("kind") == SWEEP_KIND
+
+
+def sweep_axes(dataset: xr.Dataset) -> list[str]:
+    """The axis dims of a sweep Dataset, in the sweep's order."""
+    return list(json.loads(dataset.attrs["axes"]))
+
+
+def _check_run(dataset: xr.Dataset, path: Path) -> xr.Dataset:
+    if is_sweep(dataset):
+        raise ResultFileError(f"{str(path)!r} is a sweep file, not a run result file; read it with read_sweep")
     missing = [dim for dim in CELL_DIMS if dim not in dataset.dims]
     missing += [name for name in ("status", "error") if name not in dataset]
     missing += [attr for attr in REQUIRED_ATTRS if attr not in dataset.attrs]
     if missing:
         raise ResultFileError(f"{str(path)!r} is not a kae-zoo result file: missing {', '.join(missing)}")
     return dataset
+
+
+def _check_sweep(dataset: xr.Dataset, path: Path) -> xr.Dataset:
+    missing = [attr for attr in (*REQUIRED_ATTRS, *SWEEP_ATTRS) if attr not in dataset.attrs]
+    if not missing and not is_sweep(dataset):
+        missing = [f"kind = {SWEEP_KIND!r}"]
+    if not missing:
+        try:
+            axes = sweep_axes(dataset)
+        except (json.JSONDecodeError, TypeError):
+            raise ResultFileError(f"{str(path)!r} is not a kae-zoo sweep file: its axes attribute is not a JSON "
+                                  f"list") from None
+        missing = [dim for dim in (*axes, "seed") if dim not in dataset.dims]
+        missing += [name for name in ("status", "error") if name not in dataset]
+    if missing:
+        raise ResultFileError(f"{str(path)!r} is not a kae-zoo sweep file: missing {', '.join(missing)}")
+    return dataset
+
+
+def read_results(path: str | Path) -> xr.Dataset:
+    """Read and validate a run result file; anything unreadable raises ResultFileError with the reason."""
+    return _check_run(_open(path), Path(path))
+
+
+def read_sweep(path: str | Path) -> xr.Dataset:
+    """Read and validate a sweep file; anything else (a run file included) raises ResultFileError."""
+    return _check_sweep(_open(path), Path(path))
+
+
+def read_result_file(path: str | Path) -> xr.Dataset:
+    """Read and validate a run or a sweep file (`is_sweep` tells which), for tools that show either."""
+    dataset = _open(path)
+    return _check_sweep(dataset, Path(path)) if is_sweep(dataset) else _check_run(dataset, Path(path))
 
 
 def metric_names(dataset: xr.Dataset) -> list[str]:

@@ -64,6 +64,21 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def check_run_settings(seeds: Sequence[int], preset: str, device: str, threads: int) -> None:
+    """The settings every run shares (RunSpec, sweep.SweepSpec): seeds distinct non-negative ints, a known preset,
+    an available device, a positive thread count; ValueError on the first bad one."""
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must name at least one seed, each once, got {list(seeds)}")
+    for seed in seeds:
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise ValueError(f"seed {seed!r} must be a non-negative integer")
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"threads {threads!r} must be a positive integer")
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; valid presets: {', '.join(PRESETS)}")
+    resolve_device(device)
+
+
 @dataclass(frozen=True)
 class RunSpec:
     """A benchmark matrix: the cross product families x tasks x seeds at one preset."""
@@ -85,14 +100,7 @@ class RunSpec:
             get_family(family)
         for task in self.tasks:
             get_task(task)
-        for seed in self.seeds:
-            if not isinstance(seed, int) or seed < 0:
-                raise ValueError(f"seed {seed!r} must be a non-negative integer")
-        if isinstance(self.threads, bool) or not isinstance(self.threads, int) or self.threads < 1:
-            raise ValueError(f"threads {self.threads!r} must be a positive integer")
-        if self.preset not in PRESETS:
-            raise ValueError(f"unknown preset {self.preset!r}; valid presets: {', '.join(PRESETS)}")
-        resolve_device(self.device)
+        check_run_settings(self.seeds, self.preset, self.device, self.threads)
         for family in self.families:  # configs resolve (overrides are valid) for every task
             for task in self.tasks:
                 get_family(family).make_config(self.preset, task, self.overrides.get(family))

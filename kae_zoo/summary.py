@@ -1,11 +1,20 @@
-"""Plain-text tables of a result Dataset, for `kae-zoo show` and for people reading results in Python."""
+"""Plain-text tables of a result Dataset (a run or a sweep), for `kae-zoo show` and for people reading results in
+Python."""
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import xarray as xr
 
-from .results import CELL_DIMS, metric_names
+from .metrics.correlation import spearman_correlation
+from .results import CELL_DIMS, is_sweep, metric_names, sweep_axes
+
+# (score, against): the rank correlations a sweep file shows when it has both variables; n_train_used is the
+# training-set size the attractor family actually used (its n_train_samples axis, 0 = all, resolved)
+SWEEP_CORRELATIONS = (("memorization", "n_train_used"), ("noise_memorization", "n_train_used"),
+                      ("attractor_count", "n_train_used"))
 
 
 def _format_value(values: np.ndarray) -> str:
@@ -19,9 +28,15 @@ def _format_value(values: np.ndarray) -> str:
     return text
 
 
+def scalar_names(dataset: xr.Dataset) -> list[str]:
+    """The metrics with one value per cell: dims (family, task, seed) in a run, (axes..., seed) in a sweep."""
+    dims = (*sweep_axes(dataset), "seed") if is_sweep(dataset) else CELL_DIMS
+    return [name for name in metric_names(dataset) if dataset[name].dims == dims]
+
+
 def format_table(dataset: xr.Dataset) -> str:
     """One row per (family, task): cell status counts and every scalar metric as mean ± std over seeds."""
-    scalars = [name for name in metric_names(dataset) if dataset[name].dims == CELL_DIMS]
+    scalars = scalar_names(dataset)
     header = ["family", "task", "ok/cells", *scalars]
     rows = [header]
     for family in dataset.family.values:
@@ -64,15 +79,164 @@ def format_betti_curves(dataset: xr.Dataset) -> str:
     return "\n".join(lines)
 
 
+def _format_grid(rows: list[list[str]]) -> list[str]:
+    """Left-aligned columns, two spaces apart."""
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    return ["  ".join(value.ljust(width) for value, width in zip(row, widths)).rstrip() for row in rows]
+
+
+def format_ood_table(dataset: xr.Dataset) -> str:
+    """Per (family, task): AUROC / FPR95 of each OOD method (rows) on each OOD set (columns), mean ± std over
+    seeds; ID is the task's test split. Empty when the file has no OOD scores."""
+    if "ood_auroc" not in dataset or "ood_fpr95" not in dataset:
+        return ""
+    lines = ["OOD detection, ID = the test split: AUROC / FPR95 (mean ± std over seeds), OOD method x OOD set:"]
+    for family in dataset.family.values:
+        for task in dataset.task.values:
+            auroc = dataset["ood_auroc"].sel(family=family, task=task)
+            fpr95 = dataset["ood_fpr95"].sel(family=family, task=task)
+            present = auroc.notnull()
+            sets = [str(name) for name in auroc.ood_set.values[present.any(["seed", "ood_method"]).values]]
+            methods = [str(name) for name in auroc.ood_method.values[present.any(["seed", "ood_set"]).values]]
+            if not sets:
+                continue
+            rows = [[f"{family}/{task}", *sets]]
+            for method in methods:
+                rows.append([f"  {method}"] + [
+                    f"{_format_value(auroc.sel(ood_method=method, ood_set=name).values)} / "
+                    f"{_format_value(fpr95.sel(ood_method=method, ood_set=name).values)}" for name in sets])
+            lines += ["  " + line for line in _format_grid(rows)]
+    return "\n".join(lines) if len(lines) > 1 else ""
+
+
+def format_probe(dataset: xr.Dataset) -> str:
+    """The data-free probe: relative test reconstruction error per basis, mean ± std over seeds."""
+    if "probe_reconstruction" not in dataset:
+        return ""
+    lines = ["probe_reconstruction (relative error of the centred test split on k vectors, k = noise attractors):"]
+    for family in dataset.family.values:
+        for task in dataset.task.values:
+            probe = dataset["probe_reconstruction"].sel(family=family, task=task)
+            if not np.isfinite(probe.values).any():
+                continue
+            parts = [f"{basis} {_format_value(probe.sel(probe_basis=basis).values)}"
+                     for basis in probe.probe_basis.values]
+            lines.append(f"  {family}/{task}: " + ", ".join(parts))
+    return "\n".join(lines) if len(lines) > 1 else ""
+
+
+def format_split_note(dataset: xr.Dataset) -> str:
+    """A line naming the table's scores computed on the training split rather than the test split (e.g. attractor
+    scores from the training latents); empty when there are none. train_seconds says so in its name."""
+    names = [name for name in scalar_names(dataset) if name != "train_seconds"
+             and dataset[name].attrs.get("split") == "train"]
+    return f"computed on the training split, not the test split: {', '.join(names)}" if names else ""
+
+
 def _format_count(value: float) -> str:
     return "-" if not np.isfinite(value) else f"{value:.3g}"
 
 
+def _format_axis_value(value: object) -> str:
+    return f"{value:g}" if isinstance(value, (float, np.floating)) else str(value)
+
+
+def format_sweep_table(dataset: xr.Dataset) -> str:
+    """One row per sweep point (axis values): ok seeds and every scalar score as mean ± std over seeds."""
+    axes, scalars = sweep_axes(dataset), scalar_names(dataset)
+    rows = [[*axes, "ok/seeds", *scalars]]
+    for point in np.ndindex(*[dataset.sizes[axis] for axis in axes]):
+        selected = dataset.isel(dict(zip(axes, point)))
+        status = selected["status"].values
+        row = [_format_axis_value(selected[axis].item()) for axis in axes]
+        row.append(f"{int(np.sum(status == 'ok'))}/{status.size}")
+        row += [_format_value(np.asarray(selected[name].values, dtype=float)) for name in scalars]
+        rows.append(row)
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    lines = _format_grid(rows)
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+def constant_along(values: xr.DataArray, dim: str) -> bool:
+    """Whether `values` is the same at every coordinate of `dim`, NaN (failed points) ignored."""
+    return bool(((values.max(dim) - values.min(dim)).fillna(0) == 0).all())
+
+
+def _format_correlation(x: xr.DataArray, y: xr.DataArray) -> str:
+    try:
+        result = spearman_correlation(x.values, y.values)
+    except ValueError:  # fewer than 3 complete pairs: nothing to rank
+        return "-"
+    if np.isnan(result.rho):
+        return f"undefined: a variable is constant (n {result.n_pairs})"
+    return f"rho {result.rho:+.3f} (p {result.p_value:.2g}, n {result.n_pairs})"
+
+
+def format_rank_correlations(dataset: xr.Dataset) -> str:
+    """Spearman's rho of each SWEEP_CORRELATIONS score against its variable over every point and seed, then within
+    each value of every axis the variable does not change along (e.g. per latent_dim for n_train_used); nothing
+    for a variable that is the same at every point."""
+    if not is_sweep(dataset):
+        return ""
+    lines = []
+    for name, against in SWEEP_CORRELATIONS:
+        if name not in dataset or against not in dataset:
+            continue
+        x, y = dataset[against], dataset[name]
+        finite = x.values[np.isfinite(x.values)]
+        if finite.size == 0 or finite.min() == finite.max():
+            continue  # e.g. a sweep at one training-set size: nothing to rank against
+        lines.append(f"  {name} vs {against}, all points and seeds: {_format_correlation(x, y)}")
+        for axis in sweep_axes(dataset):
+            if not constant_along(x, axis) or dataset.sizes[axis] < 2:
+                continue
+            for value in dataset[axis].values:
+                correlation = _format_correlation(x.sel({axis: value}), y.sel({axis: value}))
+                lines.append(f"    {axis} = {_format_axis_value(value)}: {correlation}")
+    if not lines:
+        return ""
+    return "\n".join(["Spearman rank correlation (ties at mean rank; p from scipy's t-approximation):", *lines])
+
+
+def format_sweep_failures(dataset: xr.Dataset) -> str:
+    """One line per failed sweep point and seed with its reason; empty when every point succeeded."""
+    axes = [*sweep_axes(dataset), "seed"]
+    failed = dataset["status"].transpose(*axes).values == "failed"
+    lines = []
+    for index in zip(*np.nonzero(failed)):
+        selected = dataset.isel(dict(zip(axes, index)))
+        where = ", ".join(f"{axis} {_format_axis_value(selected[axis].item())}" for axis in axes)
+        lines.append(f"FAILED {where}: {selected['error'].item()}")
+    return "\n".join(lines)
+
+
+def _provenance_line(dataset: xr.Dataset) -> str:
+    return (f"kae-zoo {dataset.attrs.get('kae_zoo_version')} (git {str(dataset.attrs.get('git_sha'))[:10]}), "
+            f"torch {dataset.attrs.get('torch_version')} ({dataset.attrs.get('torch_num_threads')} CPU threads), "
+            f"device {dataset.attrs.get('device')}, created {dataset.attrs.get('created')}")
+
+
+def format_sweep(dataset: xr.Dataset) -> str:
+    """The `kae-zoo show` text of a sweep file: provenance, what was swept, the table, rank correlations, failures."""
+    config = json.loads(dataset.attrs["config"])
+    axes = " x ".join(f"{axis} ({dataset.sizes[axis]})" for axis in sweep_axes(dataset))
+    seeds = ", ".join(str(seed) for seed in dataset.seed.values)
+    fixed = ", ".join(f"{key}={value}" for key, value in sorted(config.get("overrides", {}).items()))
+    what = (f"sweep of {dataset.attrs['family']} on {dataset.attrs['task']} (preset {config.get('preset')}"
+            f"{', ' + fixed if fixed else ''}): {axes} x seeds {seeds}; scores mean ± std over seeds, on the held-out "
+            f"test split unless noted (curves are not kept in sweep files)")
+    parts = [_provenance_line(dataset), what, format_sweep_table(dataset), format_split_note(dataset),
+             format_rank_correlations(dataset), format_sweep_failures(dataset)]
+    return "\n\n".join(part for part in parts if part)
+
+
 def format_results(dataset: xr.Dataset) -> str:
-    """The full `kae-zoo show` text: provenance, the metric table, Betti curves and failures."""
-    header = (f"kae-zoo {dataset.attrs.get('kae_zoo_version')} (git {str(dataset.attrs.get('git_sha'))[:10]}), "
-              f"torch {dataset.attrs.get('torch_version')} ({dataset.attrs.get('torch_num_threads')} CPU threads), "
-              f"device {dataset.attrs.get('device')}, "
-              f"created {dataset.attrs.get('created')}; metrics on the held-out test split")
-    parts = [header, format_table(dataset), format_betti_curves(dataset), format_failures(dataset)]
+    """The full `kae-zoo show` text: provenance, the metric table, Betti curves, OOD and probe scores (when
+    present) and failures; a sweep file gets `format_sweep`."""
+    if is_sweep(dataset):
+        return format_sweep(dataset)
+    header = f"{_provenance_line(dataset)}; metrics on the held-out test split"
+    parts = [header, format_table(dataset), format_split_note(dataset), format_betti_curves(dataset),
+             format_ood_table(dataset), format_probe(dataset), format_failures(dataset)]
     return "\n\n".join(part for part in parts if part)

@@ -2,8 +2,9 @@
 
 import pytest
 
-from kae_zoo.cli import main
-from kae_zoo.results import read_results
+from kae_zoo.cli import build_parser, main, sweep_spec
+from kae_zoo.results import read_results, read_sweep
+from kae_zoo.sweep import MEMORIZATION_SWEEP
 
 def exit_code(arguments: list[str]) -> int:
     """main()'s return value, or the code argparse exits with."""
@@ -85,3 +86,66 @@ def test_show_bad_file(tmp_path, capsys, content):
     assert main(["show", str(path)]) == 2
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and "r.nc" in error
+
+
+# --- sweep --------------------------------------------------------------------------------------------------------
+
+SWEEP = ["sweep", "--family", "attractor", "--task", "digits", "--preset", "smoke", "--quiet"]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--axis", "attractor.wings=1,2"], "axis 'wings' is not a AttractorConfig field"),
+        (["--axis", "attractor.latent_dim=a,b"], "axis 'latent_dim' value 'a' is a str; the field takes int values"),
+        (["--axis", "attractor.latent_dim=4,0"], "latent_dim must be >= 1, got 0"),
+        (["--axis", "attractor.latent_dim=4,,8"], "without empty ones"),
+        (["--axis", "latent_dim=4,8"], "not of the form FAMILY.FIELD=VALUE"),
+        (["--axis", "koopman.latent_dim=4,8"], "--axis names family 'koopman', but the sweep's --family is"),
+        (["--axis", "attractor.latent_dim=4", "--axis", "attractor.latent_dim=8"], "names attractor.latent_dim twice"),
+        (["--axis", "attractor.latent_dim=4,8", "--set", "attractor.latent_dim=4"], "both a sweep axis and a fixed"),
+        (["--axis", "attractor.latent_dim=4,8", "--set", "sae.n_epochs=2"], "--set names family 'sae'"),
+        ([], "needs at least one --axis"),
+        (["--axis", "attractor.latent_dim=4,8", "--seed", "x"], "--seed 'x'"),
+        (["--axis", "attractor.latent_dim=4,8", "--named", "memorization"], "drop --family"),
+    ],
+)
+def test_bad_sweep_arguments(tmp_path, capsys, arguments, message):
+    out = tmp_path / "s.nc"
+    assert exit_code([*SWEEP, *arguments, "--out", str(out)]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and error.startswith("kae-zoo: error:")
+    assert message in error
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_sweep_takes_one_family_and_task(tmp_path, capsys):
+    arguments = ["sweep", "--family", "attractor,koopman", "--task", "digits", "--axis", "attractor.latent_dim=4,8",
+                 "--out", str(tmp_path / "s.nc")]
+    assert exit_code(arguments) == 2
+    assert "one --family and one --task" in capsys.readouterr().err
+
+
+def test_the_documented_sweep_line_and_the_named_sweep_are_the_memorization_sweep():
+    line = ["sweep", "--family", "attractor", "--task", "digits", "--seed", "0,1,2", "--axis",
+            "attractor.latent_dim=4,16,64", "--axis", "attractor.n_train_samples=150,300,600,0", "--out", "s.nc"]
+    assert sweep_spec(build_parser().parse_args(line)) == MEMORIZATION_SWEEP
+    named = sweep_spec(build_parser().parse_args(["sweep", "--named", "memorization", "--out", "s.nc"]))
+    assert named == MEMORIZATION_SWEEP
+
+
+def test_sweep_then_show_and_report(tmp_path, capsys):
+    out = tmp_path / "s.nc"
+    arguments = [*SWEEP, "--axis", "attractor.n_train_samples=60,120,0", "--set", "attractor.n_noise_starts=16",
+                 "--out", str(out)]
+    assert main(arguments) == 0
+    dataset = read_sweep(out)
+    assert dataset["n_train_used"].values[:, 0].tolist() == [60, 120, 1078]
+    capsys.readouterr()
+    assert main(["show", str(out)]) == 0
+    shown = capsys.readouterr().out
+    assert "sweep of attractor on digits (preset smoke, n_noise_starts=16)" in shown
+    assert "memorization vs n_train_used, all points and seeds: rho" in shown
+    assert main(["report", str(out), "--out", str(tmp_path / "report")]) == 0
+    report = (tmp_path / "report" / "report.md").read_text()
+    assert "![memorization_sweep](memorization_sweep.png)" in report and "Spearman" in report

@@ -1,10 +1,13 @@
 """Figures and the Markdown report: written for the variables a file has, skipped for those it lacks."""
 
 import numpy as np
+import pytest
 
 from kae_zoo.cli import main
-from kae_zoo.plots import plot_accuracy, plot_betti_curves, plot_recovery, plot_resolution
-from kae_zoo.results import CellResult, read_results, write_results
+from kae_zoo.plots import (plot_accuracy, plot_betti_curves, plot_recovery, plot_resolution, plot_sweep,
+                           plot_sweep_figures)
+from kae_zoo.results import CellResult, read_results, read_sweep, write_results, write_sweep
+from kae_zoo.summary import format_results
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 BETTI = (("step", "homology_dim"), {"step": [0, 1, 2], "homology_dim": [0, 1]},
@@ -61,12 +64,81 @@ def test_recovery_figure(tmp_path):
 
 
 def test_resolution_figure(tmp_path):
+    grids = {"resolution": [64, 128, 256, 512]}
     cells = [CellResult(family, "sparse_fn", seed, scalars={"resolution_native": native},
-                        curves={"resolution_error": (("resolution",), {"resolution": [64, 128, 256, 512]},
-                                                     np.array([0.2, 0.1, 0.15, 0.3]) + seed / 100)})
+                        curves={"resolution_error": (("resolution",), grids, np.array([0.2, 0.1, 0.15, 0.3]) + seed / 100),
+                                "resolution_error_direct": (("resolution",), grids, np.array([0.9, 0.1, 0.5, 0.7]))})
              for family, native in (("sae_cnn", 0.0), ("sae_fno", 1.0)) for seed in (0, 1)]
     write_results(tmp_path / "r.nc", cells, {}, "cpu")
     dataset = read_results(tmp_path / "r.nc")
     [path] = plot_resolution(dataset, tmp_path)
     assert path.name == "resolution_sparse_fn.png" and path.read_bytes()[:8] == PNG_MAGIC
     assert plot_resolution(write(tmp_path / "k.nc"), tmp_path / "none") == []
+
+
+# --- sweep files ----------------------------------------------------------------------------------------------
+
+# memorization per (latent_dim, n_train_samples 100, 300, 0 = all 1078): decreasing with the training-set size
+MEMORIZATION = {4: [0.9, 0.85, 0.8], 16: [0.95, 0.75, 0.7]}
+SIZES = {100: 100.0, 300: 300.0, 0: 1078.0}
+
+
+def write_sweep_file(path, seeds=(0, 1)):
+    points = []
+    for latent_dim, values in MEMORIZATION.items():
+        for (size, used), value in zip(SIZES.items(), values):
+            for seed in seeds:
+                scalars = {"memorization": value + seed / 1000, "noise_memorization": value - 0.05,
+                           "memorization_reference": 0.9 + used / 1e5, "attractor_count": used / 10 + latent_dim,
+                           "n_train_used": used, "state_error": 0.1}
+                points.append(({"latent_dim": latent_dim, "n_train_samples": size},
+                               CellResult("attractor", "digits", seed, scalars=scalars)))
+    write_sweep(path, points, {"latent_dim": (4, 16), "n_train_samples": tuple(SIZES)}, {"preset": "smoke"}, "cpu")
+    return read_sweep(path)
+
+
+def test_sweep_table_and_spearman_by_hand(tmp_path):
+    text = format_results(write_sweep_file(tmp_path / "s.nc", seeds=(0,)))
+    assert "sweep of attractor on digits (preset smoke): latent_dim (2) x n_train_samples (3) x seeds 0" in text
+    row = next(line for line in text.splitlines() if line.startswith("16          0 "))
+    assert "1/1" in row and "0.7" in row and "1078" in row
+    # Over all six points: x = n_train_used ranks 1.5, 3.5, 5.5 twice (centred -2, 0, 2), memorization ranks
+    # 5, 4, 3, 6, 2, 1 (centred 1.5, 0.5, -0.5, 2.5, -1.5, -2.5): products -14, squares 16 and 17.5 ->
+    # rho = -14 / sqrt(280) = -0.837. Within each latent_dim memorization falls as the size grows: -1.
+    assert "memorization vs n_train_used, all points and seeds: rho -0.837" in text
+    assert "latent_dim = 4: rho -1.000" in text and "latent_dim = 16: rho -1.000" in text
+    # n_train_used changes along n_train_samples, so there is no per-n_train_samples line
+    assert "n_train_samples = " not in text
+
+
+def test_no_rank_correlation_when_the_size_never_changes(tmp_path):
+    points = [({"latent_dim": dim}, CellResult("attractor", "digits", seed, scalars={
+        "memorization": 0.9 + dim / 100 + seed / 10, "n_train_used": 150.0})) for dim in (4, 16) for seed in (0, 1)]
+    dataset = write_sweep(tmp_path / "s.nc", points, {"latent_dim": (4, 16)}, {}, "cpu")
+    assert "Spearman" not in format_results(dataset)
+
+
+def test_sweep_figures(tmp_path):
+    dataset = write_sweep_file(tmp_path / "s.nc")
+    paths = plot_sweep_figures(dataset, tmp_path / "figures")
+    assert [path.name for path in paths] == ["memorization_sweep.png", "sweep_state_error.png"]
+    for path in paths:
+        assert path.read_bytes()[:8] == PNG_MAGIC
+    # one axis: one column; scores the file lacks are left out, and nothing is drawn when none is left
+    one_axis = write_sweep(tmp_path / "one.nc", [({"latent_dim": dim}, CellResult("attractor", "digits", 0,
+                                                                                    scalars={"state_error": 0.1}))
+                                                 for dim in (4, 8)], {"latent_dim": (4, 8)}, {}, "cpu")
+    assert [path.name for path in plot_sweep_figures(one_axis, tmp_path / "one")] == ["sweep_state_error.png"]
+    assert plot_sweep(one_axis, tmp_path, [("memorization",)], "none.png") == []
+    with pytest.raises(ValueError, match="at most 3 scores"):
+        plot_sweep(dataset, tmp_path, [("memorization", "noise_memorization", "state_error", "attractor_count")],
+                   "full.png")
+
+
+def test_report_of_a_sweep_file(tmp_path, capsys):
+    write_sweep_file(tmp_path / "s.nc")
+    assert main(["report", str(tmp_path / "s.nc"), "--out", str(tmp_path / "report")]) == 0
+    text = (tmp_path / "report" / "report.md").read_text()
+    assert text.startswith("# kae-zoo sweep: s.nc")
+    assert "![memorization_sweep](memorization_sweep.png)" in text and "Spearman rank correlation" in text
+    assert (tmp_path / "report" / "memorization_sweep.png").read_bytes()[:8] == PNG_MAGIC

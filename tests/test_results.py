@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kae_zoo.metrics import get_metric
-from kae_zoo.results import CellResult, ResultFileError, read_results, write_results
+from kae_zoo.results import (CellResult, ResultFileError, is_sweep, read_result_file, read_results, read_sweep,
+                             write_results, write_sweep)
 
 
 def cells() -> list[CellResult]:
@@ -115,3 +116,88 @@ def test_round_trip_is_exact(tmp_path_factory, values, error):
         assert selected["state_error"].item() == cell.scalars["state_error"]
         assert selected["error"].item() == cell.error
     assert json.loads(dataset.attrs["config"]) == {"note": error}
+
+
+# --- sweep files ----------------------------------------------------------------------------------------------
+
+
+def sweep_points() -> list:
+    """Points of a 2 x 2 sweep (latent_dim x architecture) over seeds 0, 1; one failed, one never run."""
+    points = []
+    for latent_dim in (4, 16):
+        for architecture in ("mlp", "conv"):
+            for seed in (0, 1):
+                if (latent_dim, architecture, seed) == (16, "conv", 1):
+                    continue  # a point that never ran: "missing"
+                cell = CellResult("attractor", "digits", seed, scalars={"memorization": latent_dim / 100 + seed},
+                                  curves={"betti": (("step", "homology_dim"), {"step": [0], "homology_dim": [0, 1]},
+                                                    np.ones((1, 2)))},
+                                  family_config={"latent_dim": latent_dim, "architecture": architecture})
+                if (latent_dim, architecture, seed) == (4, "conv", 0):
+                    cell.status, cell.error, cell.scalars = "failed", "DivergenceError: nan", {}
+                points.append(({"latent_dim": latent_dim, "architecture": architecture}, cell))
+    return points
+
+
+def test_sweep_round_trip(tmp_path):
+    path = tmp_path / "s.nc"
+    axes = {"latent_dim": (4, 16), "architecture": ("mlp", "conv")}
+    write_sweep(path, sweep_points(), axes, {"preset": "smoke"}, "cpu")
+    dataset = read_sweep(path)
+    assert is_sweep(dataset) and dataset.attrs["kind"] == "sweep"
+    assert (dataset.attrs["family"], dataset.attrs["task"]) == ("attractor", "digits")
+    assert json.loads(dataset.attrs["axes"]) == ["latent_dim", "architecture"]
+    assert json.loads(dataset.attrs["config"]) == {"preset": "smoke"}
+    for attr in ("kae_zoo_version", "git_sha", "torch_version", "device", "created", "torch_num_threads"):
+        assert attr in dataset.attrs
+    assert dataset["memorization"].dims == ("latent_dim", "architecture", "seed")
+    assert dataset["memorization"].attrs["long_name"] == get_metric("memorization").long_name
+    assert dataset.latent_dim.values.tolist() == [4, 16] and dataset.architecture.values.tolist() == ["mlp", "conv"]
+    assert dataset["memorization"].sel(latent_dim=16, architecture="mlp", seed=1).item() == 1.16
+    assert "betti" not in dataset  # curves are not kept in sweep files
+    status = dataset["status"]
+    assert status.sel(latent_dim=4, architecture="conv", seed=0).item() == "failed"
+    assert status.sel(latent_dim=16, architecture="conv", seed=1).item() == "missing"
+    assert np.isnan(dataset["memorization"].sel(latent_dim=4, architecture="conv", seed=0).item())
+    assert "DivergenceError" in dataset["error"].sel(latent_dim=4, architecture="conv", seed=0).item()
+    assert json.loads(dataset["family_config"].sel(latent_dim=16, architecture="mlp", seed=0).item()) == \
+        {"latent_dim": 16, "architecture": "mlp"}
+    assert is_sweep(read_result_file(path))
+
+
+def test_sweep_points_must_match_the_axes(tmp_path):
+    with pytest.raises(ValueError, match="the axes are"):
+        write_sweep(tmp_path / "s.nc", sweep_points(), {"latent_dim": (4, 16)}, {}, "cpu")
+    other_task = [(values, CellResult("attractor", task, 0)) for values, task in
+                  (({"latent_dim": 4}, "digits"), ({"latent_dim": 16}, "mnist"))]
+    with pytest.raises(ValueError, match="one family and one task"):
+        write_sweep(tmp_path / "s.nc", other_task, {"latent_dim": (4, 16)}, {}, "cpu")
+    assert not list(tmp_path.iterdir())
+
+
+def test_run_and_sweep_readers_refuse_each_others_files(tmp_path):
+    run, sweep = tmp_path / "run.nc", tmp_path / "sweep.nc"
+    write_results(run, cells(), {}, "cpu")
+    write_sweep(sweep, sweep_points(), {"latent_dim": (4, 16), "architecture": ("mlp", "conv")}, {}, "cpu")
+    with pytest.raises(ResultFileError, match="not a kae-zoo sweep file: missing kind, family, task, axes"):
+        read_sweep(run)
+    with pytest.raises(ResultFileError, match="is a sweep file, not a run result file"):
+        read_results(sweep)
+    assert not is_sweep(read_result_file(run))
+    foreign = tmp_path / "foreign.nc"
+    xr.Dataset({"x": ("time", [1.0, 2.0])}, attrs={"kind": "sweep"}).to_netcdf(foreign, engine="h5netcdf")
+    with pytest.raises(ResultFileError, match="not a kae-zoo sweep file: missing kae_zoo_version"):
+        read_result_file(foreign)
+    with pytest.raises(ResultFileError, match="not a readable netCDF"):
+        (tmp_path / "garbage.nc").write_bytes(b"garbage")
+        read_sweep(tmp_path / "garbage.nc")
+
+
+def test_a_sweep_file_without_its_axis_dims_is_refused(tmp_path):
+    path = tmp_path / "s.nc"
+    dataset = write_sweep(path, sweep_points(), {"latent_dim": (4, 16), "architecture": ("mlp", "conv")}, {}, "cpu")
+    dataset.attrs["axes"] = json.dumps(["latent_dim", "bottleneck"])
+    broken = tmp_path / "broken.nc"
+    dataset.to_netcdf(broken, engine="h5netcdf")
+    with pytest.raises(ResultFileError, match="not a kae-zoo sweep file: missing bottleneck"):
+        read_sweep(broken)

@@ -113,6 +113,44 @@ def test_cnn_is_resampled_to_its_training_grid():
     scalars, curves = resolution_scores(tiny_model("sae_cnn"), data)  # trained on 32 points: 32 .. 128
     assert scalars["resolution_native"] == 0.0 and scalars["resolution_robustness"] >= 1.0
     assert curves["resolution_error"][1] == {"resolution": [32, 64, 128]}
+    # the direct path feeds each grid as it is: same error on the training grid, different elsewhere
+    resampled, direct = curves["resolution_error"][2], curves["resolution_error_direct"][2]
+    assert direct[0] == pytest.approx(resampled[0]) and direct[2] != pytest.approx(resampled[2])
+    assert scalars["resolution_robustness_direct"] == pytest.approx(direct.max() / direct.min())
+
+
+def test_cnn_filter_longer_than_the_grid_wraps_around():
+    model = model_on_grid("sae_cnn", 64)  # 33 taps, run on 16 points: taps s and s + 16 land on one point
+    codes = torch.zeros(1, 12, 16)
+    codes[0, 0, 0] = 1.0
+    with torch.no_grad():
+        taps = model.dictionary()[:, 0]
+        expected = torch.zeros(16).index_add(0, (torch.arange(33) - 16) % 16, taps)
+        assert torch.allclose(model.synthesize(codes)[0, 0], expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["sae_cnn", "sae_fno"])
+def test_fista_and_detached_codes(name):
+    unrolled = model_on_grid(name, 32, n_ista_steps=40, solver="ista", code_gradient="unrolled")
+    fista = model_on_grid(name, 32, n_ista_steps=40, solver="fista", code_gradient="detached")
+    generator = torch.Generator().manual_seed(0)
+    events = (torch.rand(4, 12 * 32, generator=generator) < 0.02) * 20.0  # amplitudes well above the threshold
+    x = unrolled.decode(events).detach()
+
+    def objective(model):
+        with torch.no_grad():
+            return float(model.loss({"source": x})["total"])
+
+    assert objective(fista) < objective(unrolled)  # same atoms (same seed), FISTA gets closer to the optimum
+    unrolled.loss({"source": x})["total"].backward()  # the ISTA codes carry a graph back to the atoms
+    assert unrolled.encode(x).requires_grad
+    # detached codes: the dictionary still gets a gradient (through the decoder), the solver builds no graph
+    fista.loss({"source": x})["total"].backward()
+    assert all(parameter.grad is not None for parameter in fista.parameters())
+    codes = fista.encode(x)
+    assert not codes.requires_grad
+    with pytest.raises(ValueError, match="solver 'newton' is not one of 'ista', 'fista'"):
+        model_on_grid(name, 32, solver="newton")
 
 
 def test_resolution_curve_in_a_sparse_fn_run():
@@ -120,6 +158,7 @@ def test_resolution_curve_in_a_sparse_fn_run():
     assert result.status == "ok", result.error
     dims, coords, errors = result.curves["resolution_error"]
     assert dims == ("resolution",) and coords == {"resolution": [64, 128, 256, 512]}
+    assert (result.curves["resolution_error_direct"][2] == errors).all()  # native: the direct path is the same
     assert errors.shape == (4,) and (errors > 0).all()
     assert result.scalars["resolution_native"] == 1.0 and result.scalars["resolution_robustness"] >= 1.0
     assert 0 <= result.scalars["dictionary_recovery"] <= 1

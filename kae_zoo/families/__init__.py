@@ -42,6 +42,6 @@ def get_family(name: str) -> type[Surrogate]:
 
 
 # Built-in families register themselves on import.
-from . import koopman, lifted_sae, sae, sae_cnn, sae_fno, sklearn_dict  # noqa: E402,F401
+from . import attractor, koopman, lifted_sae, sae, sae_cnn, sae_fno, sklearn_dict  # noqa: E402,F401
 
 __all__ = ["Batch", "DataSpec", "Surrogate", "register_family", "list_families", "get_family", "FAMILIES"]

@@ -103,7 +103,8 @@ class Surrogate(nn.Module, ABC):
         on_step: StepCallback | None = None,
         track_every_steps: int = 100,
     ) -> TrainReport | None:
-        """Fit with the family's own algorithm, or return None: "use the shared trainer" (every neural family).
+        """Fit with the family's own algorithm, or return None: "use the shared trainer" (most neural families;
+        `sklearn_dict` fits its own way, `attractor` calls the shared trainer on a training subset).
 
         An override takes what `training.train` takes (the config is `self.config`), calls `on_step` in the same
         units (step 0, every `track_every_steps` mini-batch steps, the last step) and returns the same report.

@@ -8,8 +8,10 @@ convolution is computed with FFTs (`conv_coding.circular_synthesis`): the same o
 conv1d, several times faster on CPU for half-domain filters (tested against conv1d in tests/test_sae_conv.py).
 
 A CNN's filter is a fixed number of taps, so on another grid it covers a different physical width: it has no
-native way to run at another resolution, and the resolution scores resample its input to the training grid
-(`grid_invariant = False`).
+grid-consistent way to run at another resolution, and the resolution scores resample its input to the training
+grid (`grid_invariant = False`). It still runs on any grid as a circular convolution (taps wrap around on a grid
+shorter than the filter); `resolution_error_direct` scores it that way, the paper's "CNNs do not generalise to
+unseen resolutions".
 """
 
 from __future__ import annotations
@@ -66,8 +68,8 @@ class ConvSAECNN(ConvSparseAE):
         return circular_analysis(signals, self.atom_spectra(signals.shape[-1]))
 
     def atom_spectra(self, n_points: int) -> Tensor:
-        if n_points < self.kernel_size:
-            raise ValueError(f"a {self.kernel_size}-tap filter does not fit a grid of {n_points} points")
-        spectra = torch.fft.rfft(self.dictionary(), n=n_points, dim=0)  # filters zero-padded to the grid
-        frequencies = torch.arange(spectra.shape[0], device=spectra.device)
-        return spectra * torch.exp(2j * torch.pi * frequencies * self.centre / n_points)[:, None]  # centre to 0
+        # the filters as periodic signals on an n-point grid, tap s at (s - centre) mod n; taps that wrap onto
+        # the same point add (a filter longer than the grid acts as a circular conv1d with wrap-around)
+        positions = (torch.arange(self.kernel_size, device=self.weight.device) - self.centre) % n_points
+        filters = self.weight.new_zeros(n_points, self.config.n_atoms).index_add(0, positions, self.dictionary())
+        return torch.fft.rfft(filters, dim=0)

@@ -55,6 +55,6 @@ def get_metric(name: str) -> MetricSpec:
     return METRICS.get(name)
 
 
-from . import classification, geometry, sparse, throughput, topology_metrics  # noqa: E402,F401
+from . import attractor, classification, geometry, ood, sparse, throughput, topology_metrics  # noqa: E402,F401
 
 __all__ = ["MetricSpec", "METRICS", "register_metric", "metric", "list_metrics", "get_metric"]

@@ -163,6 +163,11 @@ def resolution_robustness(errors: np.ndarray) -> float:
     return float(worst / best)
 
 
+register_metric(MetricSpec("resolution_error_direct", "relative L2 reconstruction error of the test split at each "
+                           "grid size, the model applied to that grid's samples without resampling", "1",
+                           higher_is_better=False, dims=("resolution",)))
+register_metric(MetricSpec("resolution_robustness_direct", "worst / best of resolution_error_direct (1 = "
+                           "resolution-invariant)", "1", higher_is_better=False))
 register_metric(MetricSpec("resolution_native", "1 if the model ran natively on every grid of resolution_error, 0 "
                            "if inputs were resampled to its training grid (periodic linear interpolation)", "1",
                            higher_is_better=True))

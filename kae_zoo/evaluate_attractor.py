@@ -1,0 +1,194 @@
+"""Scores of the latent-attractor family: its attractors, a data-free probe, and OOD detection on the test split.
+
+"Training examples" throughout are the ones the model was trained on: `model.training_subset` of the train split
+(all of it unless `n_train_samples` is set), drawn with the cell seed exactly as `fit` drew it; n_train_used says
+how many.
+
+1. Data starts: iterate f = E(D(z)) from every training latent (stopping and merging rules: `kae_zoo.attractors`,
+   settings: the family config). Converged end points, merged, are the *training attractors*. Scores:
+   attractor_count, convergence_fraction, iterations_to_converge, jacobian_spectral_norm and
+   jacobian_spectral_radius (at the training attractors), memorization (decoded training attractors against
+   training examples) and memorization_reference (the test examples against the training examples: the level
+   of fresh data, which memorization must exceed to say attractors sit on training examples).
+2. Noise starts (data-free): `n_noise_starts` standard Gaussian inputs, encoded (or Gaussian latents, by
+   `noise_space`), iterated and merged likewise: noise_attractor_count, noise_convergence_fraction,
+   noise_memorization. probe_reconstruction (dim probe_basis) projects the test split, centred by the training
+   mean, on k vectors: the decoded noise attractors (centred likewise), a random orthogonal basis, and the top-k
+   principal axes of the training split; k = the number of noise attractors, capped at the state size (the k
+   largest basins are kept then).
+3. OOD detection (dims ood_method, ood_set): ID = the task's test split, OOD = `kae_zoo.tasks.ood_sets`. Scores,
+   higher = more OOD: "trajectory" (the paper's: mean over z_0 = E(x), ..., z_T of the distance to the training
+   attractors, T the step the stopping rule holds or the cap), "knn" (distance to the k-th nearest training
+   latent), "mahalanobis" (class-agnostic, training latents), "reconstruction" (||x - D(E(x))||^2).
+   The trajectory score is implemented as REFERENCE states it, z_0 included and "distance to the set" read as
+   the distance to the nearest attractor; `ood_set_distance="mean"` is the other reading (mean distance to every
+   attractor). Nothing here is tuned to make it win.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from .attractors import IterationResult, iterate_to_convergence, jacobians, merge_end_points, trajectory_distances
+from .families.attractor import LatentAttractorAE
+from .families.base import Surrogate
+from .metrics.attractor import (attractor_count, convergence_fraction, iterations_to_converge,
+                                jacobian_spectral_norm, jacobian_spectral_radius, memorization, probe_reconstruction)
+from .metrics.ood import knn_distance, mahalanobis_distance, ood_auroc, ood_fpr95, reconstruction_error
+from .results import Curve
+from .tasks.base import TaskData
+from .tasks.ood_sets import OODSetConfig, build_ood_sets
+from .tasks.preprocessing import fit_pca
+
+logger = logging.getLogger(__name__)
+
+OOD_METHODS = ("trajectory", "knn", "mahalanobis", "reconstruction")
+PROBE_BASES = ("attractors", "random_orthogonal", "pca")
+JACOBIAN_CHUNK = 64  # attractors per vmap chunk: bounds memory for conv models with many attractors
+BATCH = 4096  # samples per encode / decode call
+
+
+def to_numpy(tensor: Tensor) -> np.ndarray:
+    return tensor.detach().double().cpu().numpy()
+
+
+@torch.no_grad()
+def _encode(model: LatentAttractorAE, states: Tensor) -> Tensor:
+    return torch.cat([model.encode(chunk) for chunk in states.split(BATCH)])
+
+
+@torch.no_grad()
+def _decode(model: LatentAttractorAE, latents: Tensor) -> Tensor:
+    return torch.cat([model.decode(chunk) for chunk in latents.split(BATCH)])
+
+
+def _search(model: LatentAttractorAE, starts: Tensor) -> tuple[IterationResult, Tensor, np.ndarray]:
+    """Iterate from `starts`, merge the converged end points: (result, attractors, labels with -1 = unconverged)."""
+    config = model.config
+    result = iterate_to_convergence(model.latent_map, starts, config.convergence_tolerance, config.max_steps)
+    attractors, merged = merge_end_points(result.end_points[result.converged], config.merge_cosine,
+                                          config.merge_distance)
+    labels = np.full(len(starts), -1)
+    labels[result.converged.cpu().numpy()] = merged.cpu().numpy()
+    return result, attractors, labels
+
+
+def noise_starts(model: LatentAttractorAE, seed: int) -> Tensor:
+    """`n_noise_starts` standard Gaussian inputs encoded, or Gaussian latents (config.noise_space); seeded."""
+    config = model.config
+    generator = torch.Generator().manual_seed(seed)
+    device = next(model.parameters()).device
+    if config.noise_space == "latent":
+        return torch.randn(config.n_noise_starts, config.latent_dim, generator=generator).to(device)
+    inputs = torch.randn(config.n_noise_starts, *model.spec.state_shape, generator=generator).to(device)
+    return _encode(model, inputs)
+
+
+def probe_bases(decoded_attractors: np.ndarray, train: np.ndarray, seed: int) -> dict[str, np.ndarray]:
+    """The three k-vector bases (rows) of the probe, k = len(decoded_attractors), for data centred by the
+    training mean; decoded attractors in basin-size order."""
+    mean = train.mean(axis=0)
+    k = len(decoded_attractors)
+    random_matrix = np.random.default_rng([seed, 3]).standard_normal((train.shape[1], k))
+    return {
+        "attractors": decoded_attractors - mean,
+        "random_orthogonal": np.linalg.qr(random_matrix)[0].T,
+        "pca": fit_pca(train, k)[1],
+    }
+
+
+def _ood_scores(
+    model: LatentAttractorAE, states: Tensor, train_latents: Tensor, attractors: Tensor
+) -> dict[str, np.ndarray]:
+    """Every OOD method's score of each state (higher = more OOD); trajectory is NaN without attractors."""
+    config = model.config
+    latents = _encode(model, states)
+    if len(attractors):
+        trajectory = to_numpy(trajectory_distances(model.latent_map, latents, attractors, config.convergence_tolerance,
+                                                   config.max_steps, config.ood_set_distance))
+    else:
+        trajectory = np.full(len(states), np.nan)
+    train_numpy, latent_numpy = to_numpy(train_latents), to_numpy(latents)
+    return {
+        "trajectory": trajectory,
+        "knn": knn_distance(train_numpy, latent_numpy, config.ood_knn_k),
+        "mahalanobis": mahalanobis_distance(train_numpy, latent_numpy, config.ood_covariance),
+        "reconstruction": reconstruction_error(to_numpy(states), to_numpy(_decode(model, latents))),
+    }
+
+
+def ood_curves(model: LatentAttractorAE, data: TaskData, train: Tensor, train_latents: Tensor, attractors: Tensor,
+               seed: int, sets: OODSetConfig) -> dict[str, Curve]:
+    """ood_auroc and ood_fpr95 of every method on every OOD set, ID = the test split; `train` (the training
+    examples) sets the noise set's statistics and the corruption's scale."""
+    test = data.splits["test"]["source"]
+    ood_sets = build_ood_sets(data.task, to_numpy(train), to_numpy(test), seed, sets)
+    names = list(ood_sets)
+    pooled = torch.cat([test, *[torch.from_numpy(states).to(test) for states in ood_sets.values()]])
+    scores = _ood_scores(model, pooled, train_latents, attractors)
+    bounds = np.cumsum([len(test), *[len(states) for states in ood_sets.values()]])
+    auroc, fpr95 = np.full((len(OOD_METHODS), len(names)), np.nan), np.full((len(OOD_METHODS), len(names)), np.nan)
+    for row, method in enumerate(OOD_METHODS):
+        id_scores = scores[method][: bounds[0]]
+        if np.isnan(id_scores).any():
+            continue
+        for column, (start, end) in enumerate(zip(bounds[:-1], bounds[1:])):
+            auroc[row, column] = ood_auroc(id_scores, scores[method][start:end])
+            fpr95[row, column] = ood_fpr95(id_scores, scores[method][start:end])
+    coords = {"ood_method": list(OOD_METHODS), "ood_set": names}
+    return {"ood_auroc": (("ood_method", "ood_set"), coords, auroc),
+            "ood_fpr95": (("ood_method", "ood_set"), coords, fpr95)}
+
+
+def attractor_scores(
+    model: Surrogate, data: TaskData, seed: int, sets: OODSetConfig = OODSetConfig()
+) -> tuple[dict[str, float], dict[str, Curve]]:
+    """Attractor, probe and OOD scores of a latent-attractor model (module docstring); nothing for other families."""
+    if not isinstance(model, LatentAttractorAE):
+        return {}, {}
+    model.eval()
+    config = model.config
+    train = model.training_subset(data.splits["train"], seed)["source"]
+    train_flat = to_numpy(train).reshape(len(train), -1)
+    train_latents = _encode(model, train)
+    test = to_numpy(data.splits["test"]["source"])
+    test_flat = test.reshape(len(test), -1)
+
+    result, attractors, labels = _search(model, train_latents)
+    converged = result.converged.cpu().numpy()
+    scalars = {
+        "n_train_used": float(len(train)),
+        "attractor_count": float(attractor_count(labels)),
+        "convergence_fraction": convergence_fraction(converged),
+        "iterations_to_converge": iterations_to_converge(result.n_steps.cpu().numpy(), converged, config.max_steps),
+    }
+    if len(attractors):
+        jacobian = jacobians(model.latent_map, attractors, chunk_size=JACOBIAN_CHUNK)
+        scalars["jacobian_spectral_norm"] = jacobian_spectral_norm(to_numpy(jacobian))
+        scalars["jacobian_spectral_radius"] = jacobian_spectral_radius(to_numpy(jacobian))
+        decoded = to_numpy(_decode(model, attractors)).reshape(len(attractors), -1)
+        scalars["memorization"] = memorization(decoded, train_flat)
+    scalars["memorization_reference"] = memorization(test_flat, train_flat)
+    logger.info("%s: %d training attractors, %.3f of training latents converged", data.task, len(attractors),
+                scalars["convergence_fraction"])
+
+    noise_result, noise_attractors, noise_labels = _search(model, noise_starts(model, seed))
+    scalars["noise_attractor_count"] = float(attractor_count(noise_labels))
+    scalars["noise_convergence_fraction"] = convergence_fraction(noise_result.converged.cpu().numpy())
+    curves: dict[str, Curve] = {}
+    if len(noise_attractors):
+        decoded_noise = to_numpy(_decode(model, noise_attractors)).reshape(len(noise_attractors), -1)
+        scalars["noise_memorization"] = memorization(decoded_noise, train_flat)
+        basin_sizes = np.bincount(noise_labels[noise_labels >= 0], minlength=len(noise_attractors))
+        largest = np.argsort(-basin_sizes, kind="stable")[: train_flat.shape[1]]  # k at most the state size
+        test_centred = test_flat - train_flat.mean(axis=0)
+        bases = probe_bases(decoded_noise[largest], train_flat, seed)
+        curves["probe_reconstruction"] = (("probe_basis",), {"probe_basis": list(PROBE_BASES)},
+                                          np.array([probe_reconstruction(test_centred, bases[name])
+                                                    for name in PROBE_BASES]))
+    curves.update(ood_curves(model, data, train, train_latents, attractors, seed, sets))
+    return scalars, curves

@@ -1,0 +1,147 @@
+"""Sweeps: one family on one task over the product of config-field axes x seeds, each point one benchmark cell.
+
+A sweep is the tool for "how does a score change with a hyperparameter": e.g. the latent-attractor family's
+memorization against bottleneck size and training-set size (`MEMORIZATION_SWEEP`, arXiv 2505.22785). Each point
+of axes x seeds is `runner.run_cell` with the point's values as config overrides (on top of the fixed
+`overrides`); a failed or diverged point is recorded as failed with its reason and the sweep goes on. The result
+file (written and read by `kae_zoo.results`) has one dim per axis plus `seed` and keeps the scalar scores only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+import xarray as xr
+from tqdm.auto import tqdm
+
+from .families import get_family
+from .results import CellResult, SweepPoint, sweep_to_dataset, write_sweep
+from .runner import check_run_settings, resolve_device, run_cell, seed_everything, torch_threads
+from .tasks import get_task
+from .tasks.base import TaskData
+
+logger = logging.getLogger(__name__)
+
+AxisValue = int | float | str
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """The points of a sweep: `family` on `task` for every combination of the axes' values and every seed."""
+
+    family: str
+    task: str
+    seeds: tuple[int, ...]
+    # config field -> the values it takes (numbers or strings: they become the file's coordinates), in sweep order
+    axes: Mapping[str, tuple[AxisValue, ...]]
+    preset: str = "default"
+    overrides: Mapping[str, Any] = dataclasses.field(default_factory=dict)  # fixed field values of every point
+    device: str = "auto"
+    threads: int = 1  # torch CPU threads, fixed for the whole sweep as run_matrix fixes them (see RunSpec)
+
+    def __post_init__(self) -> None:
+        # JSON gives lists; keep the frozen spec's sequences as tuples so equal specs compare equal.
+        object.__setattr__(self, "seeds", tuple(self.seeds))
+        object.__setattr__(self, "axes", {name: tuple(values) for name, values in self.axes.items()})
+        object.__setattr__(self, "overrides", dict(self.overrides))
+
+    def validate(self) -> None:
+        """Fail on the first unknown name or bad value, before any point is run."""
+        family = get_family(self.family)
+        get_task(self.task)
+        check_run_settings(self.seeds, self.preset, self.device, self.threads)
+        if not self.axes:
+            raise ValueError("a sweep needs at least one axis (FIELD=VALUE,VALUE,...)")
+        fields = {field.name for field in dataclasses.fields(family.config_class)}
+        defaults = family.config_class()
+        for name, values in self.axes.items():
+            if name not in fields:
+                raise ValueError(f"axis {name!r} is not a {family.config_class.__name__} field; valid: "
+                                 f"{', '.join(sorted(fields))}")
+            if name in self.overrides:
+                raise ValueError(f"field {name!r} is both a sweep axis and a fixed override; give it once")
+            for value in values:
+                check_axis_value(name, value, getattr(defaults, name))
+            if not values or len(set(values)) != len(values):
+                raise ValueError(f"axis {name!r} must take at least one value, each once, got {list(values)}")
+        for point in self.points():  # every point's config resolves and validates
+            family.make_config(self.preset, self.task, {**self.overrides, **point})
+
+    def points(self) -> list[dict[str, AxisValue]]:
+        """Every combination of axis values, the last axis varying fastest."""
+        names = list(self.axes)
+        return [dict(zip(names, values)) for values in itertools.product(*self.axes.values())]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-serialisable dict (the sweep file's `config` attribute)."""
+        return {**dataclasses.asdict(self), "seeds": list(self.seeds),
+                "axes": {name: list(values) for name, values in self.axes.items()}, "overrides": dict(self.overrides)}
+
+
+def check_axis_value(field: str, value: Any, default: Any) -> None:
+    """An axis value must be a number or string of the field's type (an int field takes ints, a float field
+    numbers, a string field strings): it becomes a coordinate of the sweep file."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(f"axis {field!r} value {value!r} is not a number or a string; sweep axes take those only")
+    if isinstance(default, bool) or not isinstance(default, (int, float, str)):
+        raise ValueError(f"field {field!r} takes {type(default).__name__} values; a sweep axis takes numbers or "
+                         f"strings only (set it with a fixed override)")
+    valid = {int: (int,), float: (int, float), str: (str,)}[type(default)]
+    if not isinstance(value, valid):
+        raise ValueError(f"axis {field!r} value {value!r} is a {type(value).__name__}; the field takes "
+                         f"{type(default).__name__} values")
+
+
+# The issue's memorization sweep: bottleneck 4, 16, 64 (log-spaced inside the paper's 2..512, up to digits' 64
+# pixels, beyond which the bottleneck no longer compresses) x 150, 300, 600 and all 1,078 training images x 3
+# seeds, at the default preset (MLP 64-256-latent, 300 epochs).
+MEMORIZATION_SWEEP = SweepSpec(
+    family="attractor",
+    task="digits",
+    seeds=(0, 1, 2),
+    axes={"latent_dim": (4, 16, 64), "n_train_samples": (150, 300, 600, 0)},
+)
+NAMED_SWEEPS: dict[str, SweepSpec] = {"memorization": MEMORIZATION_SWEEP}
+
+
+def run_sweep(spec: SweepSpec, out: str | Path | None = None, progress: bool = True) -> xr.Dataset:
+    """Run every point of `spec` (a progress bar over points x seeds) and return the sweep Dataset, written to
+    `out` when given. Task data is loaded once per seed and shared by the points."""
+    spec.validate()
+    device = resolve_device(spec.device)
+    view = get_family(spec.family).data_view
+    task_data: dict[int, TaskData | str] = {}  # seed -> data, or why it failed to load
+    points: list[SweepPoint] = []
+    runs = [(point, seed) for point in spec.points() for seed in spec.seeds]
+    with torch_threads(spec.threads):
+        for point, seed in tqdm(runs, desc="sweep points", disable=not progress):
+            if seed not in task_data:
+                seed_everything(seed)
+                try:
+                    task_data[seed] = get_task(spec.task)().load(seed, spec.preset, view, device, progress)
+                except Exception as error:  # recorded in every point of this seed; the sweep goes on
+                    task_data[seed] = f"{type(error).__name__}: {error}"
+            data = task_data[seed]
+            if isinstance(data, str):
+                cell = CellResult(spec.family, spec.task, seed, status="failed", error=data)
+            else:
+                cell = run_cell(spec.family, spec.task, seed, spec.preset, device, {**spec.overrides, **point}, data,
+                                progress)
+            if cell.status != "ok":
+                logger.warning("sweep point %s seed %d failed: %s", point, seed, cell.error)
+            points.append((point, cell))
+        # inside the block: the file records the thread count the points ran with
+        if out is not None:
+            return write_sweep(out, points, spec.axes, spec.to_dict(), str(device))
+        return sweep_to_dataset(points, spec.axes, spec.to_dict(), str(device))
+
+
+def sweep_failed(dataset: xr.Dataset) -> bool:
+    """Whether any point of a sweep Dataset failed."""
+    return bool((dataset["status"] != "ok").any())
+
