@@ -4,7 +4,8 @@ Scores that need something a task does not have (a base network's head, class la
 results store writes them as NaN. Tasks with a known sparse generative model add the scores of `evaluate_sparse`
 (and function-space families those of `evaluate_resolution`). The latent-attractor family adds the scores of
 `evaluate_attractor`: its attractors and their memorization (on its training examples), a data-free probe, and OOD
-detection with the test split as in-distribution.
+detection with the test split as in-distribution. The Koopman AE adds those of `evaluate_koopman`: test accuracy on
+an unlearned class and on the others, before and after editing its operator (`kae_zoo.editing`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 import torch
 
 from .evaluate_attractor import attractor_scores
+from .evaluate_koopman import koopman_scores
 from .evaluate_resolution import resolution_scores
 from .evaluate_sparse import RecoveryTracker, sparse_scores
 from .families.base import Surrogate
@@ -111,4 +113,7 @@ def score(
     attractor_scalars, attractor_curves = attractor_scores(model, data, seed)
     scalars.update(attractor_scalars)
     curves.update(attractor_curves)
+    koopman_scalars, koopman_curves = koopman_scores(model, data, seed)
+    scalars.update(koopman_scalars)
+    curves.update(koopman_curves)
     return Scores(scalars, curves)

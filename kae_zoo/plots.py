@@ -1,5 +1,6 @@
 """PNG figures of a result Dataset: Betti curves (surrogate trajectory against base network), accuracies,
-dictionary recovery against the training step and reconstruction error against the grid size; for a sweep file,
+dictionary recovery against the training step, reconstruction error against the grid size and the spectrum of
+the Koopman operator on the unit circle; for a sweep file,
 scores against each sweep axis (e.g. memorization against bottleneck and training-set size).
 
 Figures are built on `matplotlib.figure.Figure` (no pyplot global state, no display needed) and written
@@ -193,6 +194,42 @@ def plot_resolution(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
     return written
 
 
+def plot_spectrum(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
+    """One figure per task, `spectrum_<task>.png`: the eigenvalues of K in the complex plane with the unit circle,
+    every seed of every family that has them (one colour per family, one marker per seed)."""
+    if "eigenvalue_real" not in dataset:
+        return []
+    markers = "o^sDvP*X"
+    written = []
+    for task in dataset.task.values:
+        figure = Figure(figsize=(4.8, 4.8))
+        axis = figure.subplots()
+        drawn = False
+        for colour, family in enumerate(dataset.family.values):
+            for index, seed in enumerate(dataset.seed.values):
+                cell = dataset.sel(family=family, task=task, seed=seed)
+                real, imag = cell["eigenvalue_real"].values, cell["eigenvalue_imag"].values
+                kept = np.isfinite(real) & np.isfinite(imag)
+                if not kept.any():
+                    continue
+                axis.scatter(real[kept], imag[kept], s=14, color=f"C{colour}", marker=markers[index % len(markers)],
+                             alpha=0.7, label=f"{family}, seed {seed}")
+                drawn = True
+        if not drawn:
+            continue
+        angles = np.linspace(0.0, 2.0 * np.pi, 361)
+        axis.plot(np.cos(angles), np.sin(angles), color="grey", linewidth=0.8, label="unit circle")
+        axis.axhline(0.0, color="grey", linewidth=0.4)
+        axis.axvline(0.0, color="grey", linewidth=0.4)
+        axis.set_aspect("equal", adjustable="datalim")
+        axis.set_xlabel("Re λ")
+        axis.set_ylabel("Im λ")
+        axis.legend(fontsize=7)
+        axis.set_title(f"Spectrum of K on {task}")
+        written.append(_save(figure, Path(out_dir) / f"spectrum_{task}.png"))
+    return written
+
+
 def _axis_positions(dataset: xr.Dataset, axis: str) -> tuple[np.ndarray, list[str]]:
     """x positions and labels of a sweep axis's values: the values used (AXIS_POSITIONS, mean over the other dims)
     where the file records them, else the values themselves, else (strings) 0, 1, 2, ..."""
@@ -277,4 +314,4 @@ def plot_sweep_figures(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
 def plot_all(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
     """Every figure the Dataset has the variables for."""
     return [*plot_betti_curves(dataset, out_dir), *plot_accuracy(dataset, out_dir), *plot_recovery(dataset, out_dir),
-            *plot_resolution(dataset, out_dir)]
+            *plot_resolution(dataset, out_dir), *plot_spectrum(dataset, out_dir)]

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from kae_zoo.cli import main
-from kae_zoo.plots import (plot_accuracy, plot_betti_curves, plot_recovery, plot_resolution, plot_sweep,
-                           plot_sweep_figures)
+from kae_zoo.plots import (plot_accuracy, plot_betti_curves, plot_recovery, plot_resolution, plot_spectrum,
+                           plot_sweep, plot_sweep_figures)
 from kae_zoo.results import CellResult, read_results, read_sweep, write_results, write_sweep
 from kae_zoo.summary import format_results
 
@@ -63,10 +63,23 @@ def test_recovery_figure(tmp_path):
     assert plot_betti_curves(dataset, tmp_path) == [] and plot_accuracy(dataset, tmp_path) == []
 
 
+def test_spectrum_figure(tmp_path):
+    eigen = {"eigen": [0, 1, 2]}
+    cells = [CellResult("koopman", "digits", seed, scalars={"spectral_radius": 1.0},
+                        curves={"eigenvalue_real": (("eigen",), eigen, np.array([1.0, 0.0, 0.0])),
+                                "eigenvalue_imag": (("eigen",), eigen, np.array([0.0, 0.5, -0.5]))})
+             for seed in (0, 1)]
+    write_results(tmp_path / "r.nc", cells, {}, "cpu")
+    [path] = plot_spectrum(read_results(tmp_path / "r.nc"), tmp_path)
+    assert path.name == "spectrum_digits.png" and path.read_bytes()[:8] == PNG_MAGIC
+    assert plot_spectrum(write(tmp_path / "k.nc"), tmp_path / "none") == []
+
+
 def test_resolution_figure(tmp_path):
     grids = {"resolution": [64, 128, 256, 512]}
     cells = [CellResult(family, "sparse_fn", seed, scalars={"resolution_native": native},
-                        curves={"resolution_error": (("resolution",), grids, np.array([0.2, 0.1, 0.15, 0.3]) + seed / 100),
+                        curves={"resolution_error": (("resolution",), grids,
+                                                     np.array([0.2, 0.1, 0.15, 0.3]) + seed / 100),
                                 "resolution_error_direct": (("resolution",), grids, np.array([0.9, 0.1, 0.5, 0.7]))})
              for family, native in (("sae_cnn", 0.0), ("sae_fno", 1.0)) for seed in (0, 1)]
     write_results(tmp_path / "r.nc", cells, {}, "cpu")

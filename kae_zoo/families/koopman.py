@@ -4,6 +4,10 @@ An encoder phi lifts a layer-i state into p observables, a linear operator K = e
 a decoder phi^-1 maps them back to layer-j states. G starts at zero (K = I), so training begins from "the
 representation does not change". Interpolation: K^(t) = exp(t G) for t in [0, 1]; with t = n/k this is exactly
 the n-th power of the one-substep operator exp(G/k), which is how the paper walks the path in k steps.
+
+An edited model (`kae_zoo.editing.unlearn_class`) also holds an additive operator edit E (a buffer, zero unless
+edited): K'^(t) = exp(t G) + t E, so the path still starts at the identity and ends at the edited K' = K + E.
+A nonzero E breaks the semigroup property K^(s) K^(t) = K^(s + t); an unedited model keeps it exactly.
 """
 
 from __future__ import annotations
@@ -39,6 +43,9 @@ class KoopmanConfig(TrainingConfig):
     batch_size: int = 1024
     lr_schedule: Literal["constant", "cosine", "triangular"] = "triangular"
     cycle_epochs: int = 200
+    # class the editing scores unlearn (kae_zoo.evaluate_koopman): None = 4 (the paper's MNIST class) when the task
+    # has more than 4 classes, else the last class (Yin-Yang: the dot); -1 = no editing scores
+    unlearn_class: int | None = None
 
     def __post_init__(self) -> None:
         # JSON and TOML give lists; keep the frozen config hashable and comparable.
@@ -51,6 +58,8 @@ class KoopmanConfig(TrainingConfig):
                 f"observable_dim, n_substeps and hidden_dims must be >= 1, got {self.observable_dim}, "
                 f"{self.n_substeps}, {self.hidden_dims}"
             )
+        if self.unlearn_class is not None and self.unlearn_class < -1:
+            raise ValueError(f"unlearn_class must be None, -1 (skip) or a class index >= 0, got {self.unlearn_class}")
         weights = (self.recon_weight, self.linear_weight, self.state_weight, self.isometry_weight)
         if min(weights) < 0:
             raise ValueError(f"loss weights must be >= 0, got {weights}")
@@ -102,18 +111,27 @@ class KoopmanAE(Surrogate):
 
     def __init__(self, config: KoopmanConfig, spec: DataSpec) -> None:
         super().__init__(config, spec)
+        if config.unlearn_class is not None and spec.n_classes and config.unlearn_class >= spec.n_classes:
+            # fail before training, not after it when the editing scores run
+            raise ValueError(f"unlearn_class {config.unlearn_class} is not a class of this task; valid: -1 (skip) "
+                             f"or 0 to {spec.n_classes - 1}")
         self.encoder = mlp(spec.state_dim, config.hidden_dims, config.observable_dim, config.activation)
         self.decoder = mlp(config.observable_dim, config.hidden_dims[::-1], spec.state_dim, config.activation)
         # Generator G of K = exp(G); zero at the start, so K = I.
         self.generator = nn.Parameter(torch.zeros(config.observable_dim, config.observable_dim))
+        # Additive edit E of K (kae_zoo.editing): zero, i.e. no edit, unless a model was edited after training.
+        self.register_buffer("operator_edit", torch.zeros(config.observable_dim, config.observable_dim))
 
     def operator(self, t: float = 1.0) -> Tensor:
-        """K^(t) = exp(t G); for t = n/k computed as the paper does, exp(G/k)^n."""
+        """K^(t) = exp(t G) + t E; for t = n/k exp(t G) is computed as the paper does, exp(G/k)^n. E (the edit)
+        is zero unless the model was edited."""
         substeps = t * self.config.n_substeps
         if math.isclose(substeps, round(substeps), abs_tol=1e-9) and substeps >= 0:
             step = torch.linalg.matrix_exp(self.generator / self.config.n_substeps)
-            return torch.linalg.matrix_power(step, int(round(substeps)))
-        return torch.linalg.matrix_exp(t * self.generator)
+            flow = torch.linalg.matrix_power(step, int(round(substeps)))
+        else:
+            flow = torch.linalg.matrix_exp(t * self.generator)
+        return flow + t * self.operator_edit
 
     def encode(self, x: Tensor) -> Tensor:
         return self.encoder(x.flatten(1))

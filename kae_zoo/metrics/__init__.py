@@ -55,6 +55,7 @@ def get_metric(name: str) -> MetricSpec:
     return METRICS.get(name)
 
 
-from . import attractor, classification, geometry, ood, sparse, throughput, topology_metrics  # noqa: E402,F401
+from . import (attractor, classification, editing, geometry, ood, sparse, spectrum, throughput,  # noqa: E402,F401
+               topology_metrics)
 
 __all__ = ["MetricSpec", "METRICS", "register_metric", "metric", "list_metrics", "get_metric"]
