@@ -37,15 +37,8 @@ import copy
 import torch
 from torch import Tensor
 
+from .batched import in_chunks
 from .families.koopman import KoopmanAE
-
-BATCH = 4096  # samples per encode call
-
-
-@torch.no_grad()
-def _source_observables(model: KoopmanAE, source: Tensor) -> Tensor:
-    return torch.cat([model.encode(chunk) for chunk in source.split(BATCH)]).double()
-
 
 @torch.no_grad()
 def redirect_edit(observables: Tensor, operator: Tensor, labels: Tensor, forgotten_class: int) -> Tensor:
@@ -85,7 +78,7 @@ def unlearn_class(model: KoopmanAE, source: Tensor, labels: Tensor, forgotten_cl
     model.eval()
     edited = copy.deepcopy(model)
     with torch.no_grad():
-        observables = _source_observables(model, source)
+        observables = in_chunks(model.encode, source).double()
         edit = redirect_edit(observables, model.operator(1.0), labels, forgotten_class)
         edited.operator_edit += edit.to(edited.operator_edit)
     return edited

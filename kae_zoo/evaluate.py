@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .batched import predict, to_numpy
 from .evaluate_attractor import attractor_scores
 from .evaluate_koopman import koopman_scores
 from .evaluate_resolution import resolution_scores
@@ -45,17 +46,6 @@ class Scores:
 
     scalars: dict[str, float]
     curves: dict[str, tuple[tuple[str, ...], dict[str, list], np.ndarray]]
-
-
-@torch.no_grad()
-def predict(model: Surrogate, source: torch.Tensor, batch_size: int = 4096) -> torch.Tensor:
-    """forward() over `source` in chunks, in eval mode."""
-    model.eval()
-    return torch.cat([model(chunk) for chunk in source.split(batch_size)])
-
-
-def to_numpy(tensor: torch.Tensor) -> np.ndarray:
-    return tensor.detach().double().cpu().numpy()
 
 
 def score(

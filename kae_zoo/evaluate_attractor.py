@@ -34,6 +34,7 @@ import torch
 from torch import Tensor
 
 from .attractors import IterationResult, iterate_to_convergence, jacobians, merge_end_points, trajectory_distances
+from .batched import in_chunks, to_numpy
 from .families.attractor import LatentAttractorAE
 from .families.base import Surrogate
 from .metrics.attractor import (attractor_count, convergence_fraction, iterations_to_converge,
@@ -49,21 +50,6 @@ logger = logging.getLogger(__name__)
 OOD_METHODS = ("trajectory", "knn", "mahalanobis", "reconstruction")
 PROBE_BASES = ("attractors", "random_orthogonal", "pca")
 JACOBIAN_CHUNK = 64  # attractors per vmap chunk: bounds memory for conv models with many attractors
-BATCH = 4096  # samples per encode / decode call
-
-
-def to_numpy(tensor: Tensor) -> np.ndarray:
-    return tensor.detach().double().cpu().numpy()
-
-
-@torch.no_grad()
-def _encode(model: LatentAttractorAE, states: Tensor) -> Tensor:
-    return torch.cat([model.encode(chunk) for chunk in states.split(BATCH)])
-
-
-@torch.no_grad()
-def _decode(model: LatentAttractorAE, latents: Tensor) -> Tensor:
-    return torch.cat([model.decode(chunk) for chunk in latents.split(BATCH)])
 
 
 def _search(model: LatentAttractorAE, starts: Tensor) -> tuple[IterationResult, Tensor, np.ndarray]:
@@ -85,7 +71,7 @@ def noise_starts(model: LatentAttractorAE, seed: int) -> Tensor:
     if config.noise_space == "latent":
         return torch.randn(config.n_noise_starts, config.latent_dim, generator=generator).to(device)
     inputs = torch.randn(config.n_noise_starts, *model.spec.state_shape, generator=generator).to(device)
-    return _encode(model, inputs)
+    return in_chunks(model.encode, inputs)
 
 
 def probe_bases(decoded_attractors: np.ndarray, train: np.ndarray, seed: int) -> dict[str, np.ndarray]:
@@ -106,7 +92,7 @@ def _ood_scores(
 ) -> dict[str, np.ndarray]:
     """Every OOD method's score of each state (higher = more OOD); trajectory is NaN without attractors."""
     config = model.config
-    latents = _encode(model, states)
+    latents = in_chunks(model.encode, states)
     if len(attractors):
         trajectory = to_numpy(trajectory_distances(model.latent_map, latents, attractors, config.convergence_tolerance,
                                                    config.max_steps, config.ood_set_distance))
@@ -117,7 +103,7 @@ def _ood_scores(
         "trajectory": trajectory,
         "knn": knn_distance(train_numpy, latent_numpy, config.ood_knn_k),
         "mahalanobis": mahalanobis_distance(train_numpy, latent_numpy, config.ood_covariance),
-        "reconstruction": reconstruction_error(to_numpy(states), to_numpy(_decode(model, latents))),
+        "reconstruction": reconstruction_error(to_numpy(states), to_numpy(in_chunks(model.decode, latents))),
     }
 
 
@@ -154,7 +140,7 @@ def attractor_scores(
     config = model.config
     train = model.training_subset(data.splits["train"], seed)["source"]
     train_flat = to_numpy(train).reshape(len(train), -1)
-    train_latents = _encode(model, train)
+    train_latents = in_chunks(model.encode, train)
     test = to_numpy(data.splits["test"]["source"])
     test_flat = test.reshape(len(test), -1)
 
@@ -170,7 +156,7 @@ def attractor_scores(
         jacobian = jacobians(model.latent_map, attractors, chunk_size=JACOBIAN_CHUNK)
         scalars["jacobian_spectral_norm"] = jacobian_spectral_norm(to_numpy(jacobian))
         scalars["jacobian_spectral_radius"] = jacobian_spectral_radius(to_numpy(jacobian))
-        decoded = to_numpy(_decode(model, attractors)).reshape(len(attractors), -1)
+        decoded = to_numpy(in_chunks(model.decode, attractors)).reshape(len(attractors), -1)
         scalars["memorization"] = memorization(decoded, train_flat)
     scalars["memorization_reference"] = memorization(test_flat, train_flat)
     logger.info("%s: %d training attractors, %.3f of training latents converged", data.task, len(attractors),
@@ -181,7 +167,7 @@ def attractor_scores(
     scalars["noise_convergence_fraction"] = convergence_fraction(noise_result.converged.cpu().numpy())
     curves: dict[str, Curve] = {}
     if len(noise_attractors):
-        decoded_noise = to_numpy(_decode(model, noise_attractors)).reshape(len(noise_attractors), -1)
+        decoded_noise = to_numpy(in_chunks(model.decode, noise_attractors)).reshape(len(noise_attractors), -1)
         scalars["noise_memorization"] = memorization(decoded_noise, train_flat)
         basin_sizes = np.bincount(noise_labels[noise_labels >= 0], minlength=len(noise_attractors))
         largest = np.argsort(-basin_sizes, kind="stable")[: train_flat.shape[1]]  # k at most the state size

@@ -18,6 +18,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from .batched import predict, to_numpy
 from .editing import unlearn_class
 from .families.base import Surrogate
 from .families.koopman import KoopmanAE
@@ -26,21 +27,16 @@ from .metrics.spectrum import operator_eigenvalues, spectral_radius
 from .results import Curve
 from .tasks.base import TaskData
 
-BATCH = 4096  # samples per forward call
-
-
 def default_unlearn_class(n_classes: int) -> int:
     """4 (the paper's MNIST class) when there are more than 4 classes, else the last class."""
     return 4 if n_classes > 4 else n_classes - 1
 
 
-@torch.no_grad()
 def predicted_classes(model: Surrogate, head: Callable[[torch.Tensor], torch.Tensor],
                       source: torch.Tensor) -> np.ndarray:
     """The base network's head on the surrogate's predicted target states: one class per sample."""
-    model.eval()
-    predicted = torch.cat([model(chunk) for chunk in source.split(BATCH)])
-    return head(predicted).argmax(dim=1).cpu().numpy()
+    with torch.no_grad():
+        return head(predict(model, source)).argmax(dim=1).cpu().numpy()
 
 
 def editing_scores(model: KoopmanAE, data: TaskData, head: Callable[[torch.Tensor], torch.Tensor]) -> dict[str, float]:
@@ -64,7 +60,7 @@ def editing_scores(model: KoopmanAE, data: TaskData, head: Callable[[torch.Tenso
 @torch.no_grad()
 def spectrum_scores(model: KoopmanAE) -> tuple[dict[str, float], dict[str, Curve]]:
     """spectral_radius and the eigenvalues of K (real and imaginary parts over the dim `eigen`)."""
-    operator = model.operator(1.0).double().cpu().numpy()
+    operator = to_numpy(model.operator(1.0))
     eigenvalues = operator_eigenvalues(operator)
     coords = {"eigen": list(range(len(eigenvalues)))}
     return {"spectral_radius": spectral_radius(operator)}, {

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .batched import in_chunks, to_numpy
 from .families.base import Surrogate
 from .metrics.sparse import resolution_error, resolution_robustness
 from .results import Curve
@@ -46,20 +47,15 @@ def is_grid_invariant(model: Surrogate) -> bool:
     return bool(getattr(model, "grid_invariant", False))
 
 
-@torch.no_grad()
 def predict_on_grid(model: Surrogate, signals: Tensor, batch_size: int = 1024, direct: bool = False) -> Tensor:
     """Reconstructions of signals (n_samples, 1, n) on their own grid: natively for grid-invariant models (and
     for any model with `direct`), otherwise through the training grid."""
     model.eval()
     n_train, n_points = model.spec.state_shape[-1], signals.shape[-1]
-    native = direct or is_grid_invariant(model) or n_points == n_train
-    outputs = []
-    for chunk in signals.split(batch_size):
-        if native:
-            outputs.append(model(chunk))
-        else:
-            outputs.append(resample_periodic(model(resample_periodic(chunk, n_train)), n_points))
-    return torch.cat(outputs)
+    if direct or is_grid_invariant(model) or n_points == n_train:
+        return in_chunks(model, signals, batch_size)
+    return in_chunks(lambda chunk: resample_periodic(model(resample_periodic(chunk, n_train)), n_points), signals,
+                     batch_size)
 
 
 def resolution_grids(n_train: int, coarsest: int) -> list[int]:
@@ -80,10 +76,10 @@ def resolution_scores(model: Surrogate, data: TaskData) -> tuple[dict[str, float
     predicted, direct, target = [], [], []
     for n_points in grids:
         signals = truth.sample("test", n_points)
-        predicted.append(predict_on_grid(model, signals).double().cpu().numpy())
+        predicted.append(to_numpy(predict_on_grid(model, signals)))
         if not native:  # a grid-invariant model's direct path is the one just taken
-            direct.append(predict_on_grid(model, signals, direct=True).double().cpu().numpy())
-        target.append(signals.double().cpu().numpy())
+            direct.append(to_numpy(predict_on_grid(model, signals, direct=True)))
+        target.append(to_numpy(signals))
     errors = resolution_error(predicted, target)
     direct_errors = errors if native else resolution_error(direct, target)
     scalars = {

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .batched import in_chunks, to_numpy
 from .families.base import Surrogate
 from .metrics.sparse import dictionary_recovery, max_sine_distance, sparsity, steps_to_recovery
 from .results import Curve
@@ -28,7 +29,7 @@ def has_dictionary(model: Surrogate) -> bool:
 @torch.no_grad()
 def learned_dictionary(model: Surrogate) -> np.ndarray:
     """The model's dictionary as a float64 array, (atom_length, n_atoms)."""
-    return model.dictionary().detach().double().cpu().numpy()
+    return to_numpy(model.dictionary())
 
 
 class RecoveryTracker:
@@ -52,11 +53,10 @@ def recovery_tracker(model: Surrogate, data: TaskData) -> RecoveryTracker | None
     return RecoveryTracker(data.ground_truth)
 
 
-@torch.no_grad()
-def encode_all(model: Surrogate, source: torch.Tensor, batch_size: int = 4096) -> np.ndarray:
+def encode_all(model: Surrogate, source: torch.Tensor) -> np.ndarray:
     """encode() of `source` in chunks, in eval mode: (n_samples, latent_dim)."""
     model.eval()
-    return torch.cat([model.encode(chunk) for chunk in source.split(batch_size)]).double().cpu().numpy()
+    return to_numpy(in_chunks(model.encode, source))
 
 
 def sparse_scores(

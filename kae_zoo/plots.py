@@ -43,6 +43,13 @@ def _mean_and_band(axis, x: np.ndarray, curve: xr.DataArray, **style) -> None:
     axis.fill_between(x, curve.min("seed"), curve.max("seed"), alpha=0.2)
 
 
+def _family_curves(dataset: xr.Dataset, variable: str, task: str, dim: str) -> list[tuple[str, xr.DataArray]]:
+    """(family, curve over `dim` and seed) of every family with values of `variable` on `task`."""
+    curves = [(str(family), dataset[variable].sel(family=family, task=task).dropna(dim, how="all"))
+              for family in dataset.family.values]
+    return [(family, curve) for family, curve in curves if curve.sizes[dim] > 0]
+
+
 def _progress(n_points: int) -> np.ndarray:
     """Positions 0..1 of a curve's points: trajectory step s of S at s/S, base layer l of L at l/L."""
     return np.linspace(0.0, 1.0, n_points) if n_points > 1 else np.zeros(n_points)
@@ -134,17 +141,13 @@ def plot_recovery(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
         return []
     written = []
     for task in dataset.task.values:
+        curves = _family_curves(dataset, "recovery", task, "train_step")
+        if not curves:
+            continue
         figure = Figure(figsize=(5.5, 3.6))
         axis = figure.subplots()
-        drawn = False
-        for family in dataset.family.values:
-            curve = dataset["recovery"].sel(family=family, task=task).dropna("train_step", how="all")
-            if curve.sizes["train_step"] == 0:
-                continue
-            _mean_and_band(axis, curve.train_step.values, curve, label=str(family))
-            drawn = True
-        if not drawn:
-            continue
+        for family, curve in curves:
+            _mean_and_band(axis, curve.train_step.values, curve, label=family)
         axis.axhline(0.9, color="grey", linestyle=":", label="recovery threshold 0.9")
         axis.set_xlabel("optimiser step")
         axis.set_ylabel("dictionary recovery (1 - mean sine distance)")
@@ -165,13 +168,12 @@ def plot_resolution(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
         return []
     written = []
     for task in dataset.task.values:
+        curves = _family_curves(dataset, "resolution_error", task, "resolution")
+        if not curves:
+            continue
         figure = Figure(figsize=(5.5, 3.6))
         axis = figure.subplots()
-        drawn = False
-        for family in dataset.family.values:
-            curve = dataset["resolution_error"].sel(family=family, task=task).dropna("resolution", how="all")
-            if curve.sizes["resolution"] == 0:
-                continue
+        for family, curve in curves:
             grids = curve.resolution.values
             native = "resolution_native" in dataset and \
                 bool(dataset["resolution_native"].sel(family=family, task=task).max("seed") == 1)
@@ -180,9 +182,6 @@ def plot_resolution(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
             if not native and "resolution_error_direct" in dataset:
                 direct = dataset["resolution_error_direct"].sel(family=family, task=task, resolution=grids)
                 _mean_and_band(axis, grids, direct, marker="s", linestyle=":", label=f"{family} (direct)")
-            drawn = True
-        if not drawn:
-            continue
         axis.set_xscale("log", base=2)
         axis.set_xlabel("grid size (points)")
         axis.set_ylabel("relative L2 reconstruction error (test split)")

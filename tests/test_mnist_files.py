@@ -268,7 +268,7 @@ class FakeServer:
 
 
 @pytest.fixture
-def test_split_bytes(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
+def fake_test_split(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
     """Fake gzip IDX files for the test split, with MNIST_MD5 patched to their md5s."""
     _, _, images_gz, labels_gz = fake_split(n=3)
     files = {TEST_IMAGES: images_gz, TEST_LABELS: labels_gz}
@@ -277,9 +277,9 @@ def test_split_bytes(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
 
 
 def test_download_success_atomic(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, test_split_bytes: dict[str, bytes]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_test_split: dict[str, bytes]
 ) -> None:
-    server = FakeServer({f"https://mirror-a/mnist/{name}": data for name, data in test_split_bytes.items()})
+    server = FakeServer({f"https://mirror-a/mnist/{name}": data for name, data in fake_test_split.items()})
     monkeypatch.setattr(urllib.request, "urlopen", server)
     replaced: list[tuple[Path, Path]] = []
     real_replace = mnist_files.os.replace
@@ -292,11 +292,11 @@ def test_download_success_atomic(
     root = tmp_path / "data" / "mnist"
     download_mnist(root, splits=("test",), mirrors=("https://mirror-a/mnist",))
 
-    assert sorted(p.name for p in root.iterdir()) == sorted(test_split_bytes)  # no temporary files left
-    for name, data in test_split_bytes.items():
+    assert sorted(p.name for p in root.iterdir()) == sorted(fake_test_split)  # no temporary files left
+    for name, data in fake_test_split.items():
         assert (root / name).read_bytes() == data
     # each file arrived by os.replace from a temporary file in the same folder
-    assert {destination.name for _, destination in replaced} == set(test_split_bytes)
+    assert {destination.name for _, destination in replaced} == set(fake_test_split)
     assert all(source.parent == root and source.name != destination.name for source, destination in replaced)
     assert available_splits(root) == ["test"]
     images, labels = load_mnist_split(root, "test")
@@ -309,21 +309,21 @@ def test_download_success_atomic(
 
 
 def test_download_md5_mismatch_leaves_no_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, test_split_bytes: dict[str, bytes]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_test_split: dict[str, bytes]
 ) -> None:
-    server = FakeServer({f"https://bad/{name}": data + b"garbage" for name, data in test_split_bytes.items()})
+    server = FakeServer({f"https://bad/{name}": data + b"garbage" for name, data in fake_test_split.items()})
     monkeypatch.setattr(urllib.request, "urlopen", server)
     with pytest.raises(RuntimeError, match="md5 mismatch") as excinfo:
         download_mnist(tmp_path, splits=("test",), mirrors=("https://bad/",))
     message = str(excinfo.value)
     assert mnist_files.MNIST_MD5[TEST_IMAGES] in message
-    assert md5_of(test_split_bytes[TEST_IMAGES] + b"garbage") in message
+    assert md5_of(fake_test_split[TEST_IMAGES] + b"garbage") in message
     assert "\n" not in message
     assert list(tmp_path.iterdir()) == []
 
 
 def test_download_network_error_leaves_no_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, test_split_bytes: dict[str, bytes]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_test_split: dict[str, bytes]
 ) -> None:
     monkeypatch.setattr(urllib.request, "urlopen", FakeServer({}))
     with pytest.raises(RuntimeError, match="no route"):
@@ -332,10 +332,10 @@ def test_download_network_error_leaves_no_file(
 
 
 def test_download_falls_back_to_second_mirror(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, test_split_bytes: dict[str, bytes]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_test_split: dict[str, bytes]
 ) -> None:
     served = {f"https://corrupt/{TEST_IMAGES}": b"truncated"}  # first mirror: wrong bytes for images, no labels
-    served.update({f"https://good/{name}": data for name, data in test_split_bytes.items()})
+    served.update({f"https://good/{name}": data for name, data in fake_test_split.items()})
     server = FakeServer(served)
     monkeypatch.setattr(urllib.request, "urlopen", server)
     download_mnist(tmp_path, splits=("test",), mirrors=("https://corrupt/", "https://good/"))
@@ -345,19 +345,19 @@ def test_download_falls_back_to_second_mirror(
         f"https://corrupt/{TEST_LABELS}",
         f"https://good/{TEST_LABELS}",
     ]
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(test_split_bytes)
-    for name, data in test_split_bytes.items():
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(fake_test_split)
+    for name, data in fake_test_split.items():
         assert (tmp_path / name).read_bytes() == data
 
 
 def test_download_replaces_file_with_wrong_md5(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, test_split_bytes: dict[str, bytes]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_test_split: dict[str, bytes]
 ) -> None:
     (tmp_path / TEST_IMAGES).write_bytes(b"stale")
-    server = FakeServer({f"https://good/{name}": data for name, data in test_split_bytes.items()})
+    server = FakeServer({f"https://good/{name}": data for name, data in fake_test_split.items()})
     monkeypatch.setattr(urllib.request, "urlopen", server)
     download_mnist(tmp_path, splits=("test",), mirrors=("https://good/",))
-    assert (tmp_path / TEST_IMAGES).read_bytes() == test_split_bytes[TEST_IMAGES]
+    assert (tmp_path / TEST_IMAGES).read_bytes() == fake_test_split[TEST_IMAGES]
 
 
 # ------------------------------------------------------------------------------------------ the real data
