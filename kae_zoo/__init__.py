@@ -11,7 +11,9 @@ __version__ = "0.1.0"
 
 from .families import DataSpec, Surrogate, get_family, list_families, register_family  # noqa: E402
 from .metrics import MetricSpec, get_metric, list_metrics, register_metric  # noqa: E402
-from .results import CellResult, read_result_file, read_results, read_sweep, write_results  # noqa: E402
+from .reproduce import run_reproduction  # noqa: E402
+from .results import (CellResult, read_reproduction, read_result_file, read_results, read_sweep,  # noqa: E402
+                      write_results)
 from .runner import RunSpec, run_cell, run_matrix  # noqa: E402
 from .summary import format_results  # noqa: E402
 from .sweep import SweepSpec, run_sweep  # noqa: E402
@@ -38,6 +40,8 @@ __all__ = [
     "RunSpec",
     "run_cell",
     "run_matrix",
+    "run_reproduction",
+    "read_reproduction",
     "CellResult",
     "SweepSpec",
     "run_sweep",

@@ -1,4 +1,4 @@
-"""`kae-zoo`: a thin command line over the library (list, run, sweep, show, report).
+"""`kae-zoo`: a thin command line over the library (list, run, sweep, reproduce, show, report).
 
 Bad input gets one line on stderr and exit code 2, before anything is written; a run with a failed cell exits 3.
 """
@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import Any, NoReturn, Sequence
 
 from . import __version__
+from .claims import CLAIMS
 from .config import PRESETS
 from .families import get_family, list_families
 from .metrics import get_metric, list_metrics
 from .registry import UnknownNameError
 from .report import write_report
+from .reproduce import REPRODUCTION_PRESETS, any_cell_failed, check_reproduce_settings, run_reproduction
 from .results import ResultFileError, read_result_file
 from .runner import RunSpec, run_matrix
 from .summary import format_results
@@ -142,11 +144,28 @@ def build_parser() -> OneLineParser:
     sweep.add_argument("--out", required=True, help="sweep file to write (.nc)")
     sweep.add_argument("--quiet", action="store_true", help="no progress bars")
 
+    reproduce = commands.add_parser("reproduce", help="run the experiment behind every published claim and write a "
+                                                      "paper-vs-measured report (reproduction.md, reproduction.nc)")
+    reproduce.add_argument("--preset", default="default", choices=REPRODUCTION_PRESETS,
+                           help="default: fits 30 min on 2 CPU cores, with fewer seeds and MNIST epochs (each row "
+                                "says so); paper: the papers' settings (hours on a CPU); smoke: pipeline check only")
+    reproduce.add_argument("--out", required=True,
+                           help="folder for reproduction.md, reproduction.nc, runs/ and figures/")
+    reproduce.add_argument("--claim", action="append", default=None,
+                           help="only these claims (repeat or comma-separate; default: all, see kae-zoo list)")
+    reproduce.add_argument("--workers", type=int, default=None,
+                           help="experiments run side by side in this many processes, one torch thread each "
+                                "(default: one per CPU core)")
+    reproduce.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    reproduce.add_argument("--overwrite", action="store_true",
+                           help="rerun experiments whose result files in --out/runs already match the plan")
+    reproduce.add_argument("--quiet", action="store_true", help="no progress bars")
+
     show = commands.add_parser("show", help="print the table of a result or sweep file")
-    show.add_argument("file", help="a file written by kae-zoo run or kae-zoo sweep")
+    show.add_argument("file", help="a file written by kae-zoo run, sweep or reproduce")
 
     report = commands.add_parser("report", help="write PNG figures and a Markdown summary of a result or sweep file")
-    report.add_argument("file", help="a file written by kae-zoo run or kae-zoo sweep")
+    report.add_argument("file", help="a file written by kae-zoo run or kae-zoo sweep (a reproduction has its report)")
     report.add_argument("--out", required=True, help="folder for report.md and the figures")
     return parser
 
@@ -163,6 +182,8 @@ def command_list() -> str:
         dims = f" [{', '.join(spec.dims)}]" if spec.dims else ""
         lines.append(f"  {name:<22} {spec.long_name} ({spec.units}, {direction}){dims}")
     lines.append("presets: " + ", ".join(PRESETS))
+    lines.append("claims (kae-zoo reproduce):")
+    lines += [f"  {claim.key:<26} {claim.statement}" for claim in CLAIMS]
     return "\n".join(lines)
 
 
@@ -226,6 +247,19 @@ def command_sweep(args: argparse.Namespace) -> int:
     return EXIT_CELL_FAILED if sweep_failed(dataset) else 0
 
 
+def command_reproduce(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    try:
+        check_reproduce_settings(out, args.preset, split_values(args.claim) or None, args.workers)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    dataset = run_reproduction(out, args.preset, split_values(args.claim) or None, args.workers, args.device,
+                               args.overwrite, progress=not args.quiet)
+    print(format_results(dataset))
+    print(f"wrote {out / 'reproduction.md'} and {out / 'reproduction.nc'}")
+    return EXIT_CELL_FAILED if any_cell_failed(out, dataset) else 0
+
+
 def command_report(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
@@ -249,6 +283,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return command_report(args)
         if args.command == "sweep":
             return command_sweep(args)
+        if args.command == "reproduce":
+            return command_reproduce(args)
         return command_run(args)
     except (UsageError, UnknownNameError, ResultFileError) as error:
         print(f"kae-zoo: error: {error}", file=sys.stderr)

@@ -1,6 +1,6 @@
 """PNG figures of a result Dataset: Betti curves (surrogate trajectory against base network), accuracies,
 dictionary recovery against the training step, reconstruction error against the grid size and the spectrum of
-the Koopman operator on the unit circle; for a sweep file,
+the Koopman operator on the unit circle, OOD AUROC per detector and OOD set; for a sweep file,
 scores against each sweep axis (e.g. memorization against bottleneck and training-set size).
 
 Figures are built on `matplotlib.figure.Figure` (no pyplot global state, no display needed) and written
@@ -310,7 +310,40 @@ def plot_sweep_figures(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
             *plot_sweep(dataset, out_dir, [("state_error",)], "sweep_state_error.png")]
 
 
+def plot_ood(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
+    """One figure per family and task with OOD scores, `ood_<family>_<task>.png`: AUROC of each detector on each
+    OOD set (bars: mean over seeds, whiskers: min-max), chance at 0.5."""
+    if "ood_auroc" not in dataset:
+        return []
+    paths = []
+    for family in dataset.family.values:
+        for task in dataset.task.values:
+            auroc = dataset["ood_auroc"].sel(family=family, task=task)
+            if not np.isfinite(auroc.values).any():
+                continue
+            methods = [str(name) for name in auroc.ood_method.values]
+            sets = [str(name) for name in auroc.ood_set.values]
+            figure = Figure(figsize=(max(4.0, 1.2 * len(sets) * len(methods) / 2), 3.4))
+            axis = figure.subplots()
+            width = 0.8 / len(methods)
+            positions = np.arange(len(sets))
+            for index, method in enumerate(methods):
+                values = auroc.sel(ood_method=method)
+                mean = values.mean("seed").values
+                whiskers = np.nan_to_num(np.stack([mean - values.min("seed").values, values.max("seed").values - mean]))
+                axis.bar(positions + index * width, mean, width, yerr=whiskers, label=method)
+            axis.axhline(0.5, color="gray", linewidth=0.8, linestyle=":")
+            axis.set_xticks(positions + width * (len(methods) - 1) / 2, sets)
+            axis.set_ylim(0.0, 1.0)
+            axis.set_ylabel(f"AUROC vs {task} test split")
+            axis.set_title(f"{family} on {task}: OOD detection ({auroc.sizes['seed']} seeds)", fontsize=9)
+            axis.legend(fontsize=7, ncol=2)
+            axis.grid(axis="y", alpha=0.3)
+            paths.append(_save(figure, Path(out_dir) / f"ood_{family}_{task}.png"))
+    return paths
+
+
 def plot_all(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
     """Every figure the Dataset has the variables for."""
     return [*plot_betti_curves(dataset, out_dir), *plot_accuracy(dataset, out_dir), *plot_recovery(dataset, out_dir),
-            *plot_resolution(dataset, out_dir), *plot_spectrum(dataset, out_dir)]
+            *plot_resolution(dataset, out_dir), *plot_spectrum(dataset, out_dir), *plot_ood(dataset, out_dir)]

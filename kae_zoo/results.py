@@ -12,6 +12,12 @@ in the sweep's order, coordinates = the axis values), then `seed`. Every scalar 
 are kept; curves (Betti, OOD, probe) are dropped, since the sweep compares scalars across points (run a point as
 a normal run for its curves). Global attrs: those of a run file plus `kind` = "sweep", `family`, `task` and
 `axes` (JSON list of the axis dims in order); `config` is the SweepSpec as JSON.
+
+Reproduction files (`kae-zoo reproduce`, `reproduction.nc`): dim `claim` (coordinates = claim keys); string
+variables `source`, `statement`, `paper_value`, `measured`, `verdict`, `rule`, `detail`, `conditions` (what ran),
+`departures` (in a few words, how that departs from the paper's setting; "none") and `experiments` (the run
+files under runs/ that the claim reads, comma-separated); numbers `measured_mean`, `measured_std` (population std
+over seeds) and `n_seeds`; global attrs those of a run file plus `kind` = "reproduction" and `preset`.
 """
 
 from __future__ import annotations
@@ -35,6 +41,10 @@ CELL_STRINGS = ("status", "error", "split_description", "family_config")
 REQUIRED_ATTRS = ("kae_zoo_version", "git_sha", "torch_version", "device", "created", "config")
 SWEEP_KIND = "sweep"  # the `kind` attribute of a sweep file; run files have no `kind`
 SWEEP_ATTRS = ("kind", "family", "task", "axes")
+REPRODUCTION_KIND = "reproduction"
+REPRODUCTION_STRINGS = ("source", "statement", "paper_value", "measured", "verdict", "rule", "detail", "conditions",
+                        "departures", "experiments")
+REPRODUCTION_NUMBERS = ("measured_mean", "measured_std", "n_seeds")
 Curve = tuple[tuple[str, ...], dict[str, list], np.ndarray]
 
 
@@ -235,6 +245,11 @@ def is_sweep(dataset: xr.Dataset) -> bool:
     return dataset.attrs.get("kind") == SWEEP_KIND
 
 
+def is_reproduction(dataset: xr.Dataset) -> bool:
+    """Whether a Dataset is a reproduction table (`kae-zoo reproduce`)."""
+    return dataset.attrs.get("kind") == REPRODUCTION_KIND
+
+
 def sweep_axes(dataset: xr.Dataset) -> list[str]:
     """The axis dims of a sweep Dataset, in the sweep's order."""
     return list(json.loads(dataset.attrs["axes"]))
@@ -279,11 +294,61 @@ def read_sweep(path: str | Path) -> xr.Dataset:
 
 
 def read_result_file(path: str | Path) -> xr.Dataset:
-    """Read and validate a run or a sweep file (`is_sweep` tells which), for tools that show either."""
+    """Read and validate a run, sweep or reproduction file (`is_sweep`, `is_reproduction` tell which), for tools
+    that show any of them."""
     dataset = _open(path)
+    if is_reproduction(dataset):
+        return _check_reproduction(dataset, Path(path))
     return _check_sweep(dataset, Path(path)) if is_sweep(dataset) else _check_run(dataset, Path(path))
 
 
 def metric_names(dataset: xr.Dataset) -> list[str]:
     """The metric variables of a result Dataset (those carrying `higher_is_better`)."""
     return [name for name, variable in dataset.data_vars.items() if "higher_is_better" in variable.attrs]
+
+
+def write_reproduction(path: str | Path, rows: Sequence[Mapping[str, Any]], config: dict[str, Any],
+                       device: str) -> xr.Dataset:
+    """Write the reproduction table (one row per claim: `key` plus REPRODUCTION_STRINGS and REPRODUCTION_NUMBERS)
+    to `path` atomically and return the Dataset written."""
+    path = Path(path)
+    if path.suffix != ".nc":
+        raise ValueError(f"reproduction file {str(path)!r} must end in .nc")
+    if not rows:
+        raise ValueError("no claims to write")
+    data_vars = {name: ("claim", np.array([str(row[name]) for row in rows], dtype=object))
+                 for name in REPRODUCTION_STRINGS}
+    data_vars.update({name: ("claim", np.array([float(row[name]) for row in rows])) for name in REPRODUCTION_NUMBERS})
+    attrs = {**_provenance(config, device), "kind": REPRODUCTION_KIND, "preset": str(config.get("preset", ""))}
+    dataset = xr.Dataset(data_vars, coords={"claim": np.array([row["key"] for row in rows], dtype=object)},
+                         attrs=attrs)
+    with atomic_path(path) as temporary:
+        dataset.to_netcdf(temporary, engine="h5netcdf")
+    return dataset
+
+
+def read_reproduction(path: str | Path) -> xr.Dataset:
+    """Read and validate a reproduction file; anything else raises ResultFileError with what is missing."""
+    return _check_reproduction(_open(path), Path(path))
+
+
+def _check_reproduction(dataset: xr.Dataset, path: Path) -> xr.Dataset:
+    missing = [name for name in (*REPRODUCTION_STRINGS, *REPRODUCTION_NUMBERS) if name not in dataset]
+    missing += [attr for attr in (*REQUIRED_ATTRS, "kind", "preset") if attr not in dataset.attrs]
+    if not missing and dataset.attrs["kind"] != REPRODUCTION_KIND:
+        missing = [f"kind = {REPRODUCTION_KIND!r}"]
+    if missing:
+        raise ResultFileError(f"{str(path)!r} is not a kae-zoo reproduction file: missing {', '.join(missing)}")
+    return dataset
+
+
+def finished_config(path: str | Path) -> dict[str, Any] | None:
+    """The `config` attribute of a readable run or sweep file at `path` all of whose cells finished ("ok"), else
+    None (absent, unreadable or with failed cells): lets a rerun reuse finished files made by the same spec."""
+    try:
+        dataset = read_result_file(path)
+        if is_reproduction(dataset) or bool((dataset["status"] != "ok").any()):
+            return None
+        return json.loads(dataset.attrs["config"])
+    except (ResultFileError, json.JSONDecodeError):
+        return None

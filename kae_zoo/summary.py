@@ -9,7 +9,7 @@ import numpy as np
 import xarray as xr
 
 from .metrics.correlation import spearman_correlation
-from .results import CELL_DIMS, is_sweep, metric_names, sweep_axes
+from .results import CELL_DIMS, is_reproduction, is_sweep, metric_names, sweep_axes
 
 # (score, against): the rank correlations a sweep file shows when it has both variables; n_train_used is the
 # training-set size the attractor family actually used (its n_train_samples axis, 0 = all, resolved)
@@ -231,11 +231,23 @@ def format_sweep(dataset: xr.Dataset) -> str:
     return "\n\n".join(part for part in parts if part)
 
 
+def format_reproduction(dataset: xr.Dataset) -> str:
+    """The `kae-zoo show` text of a reproduction file: provenance, then per claim its verdict and measurement."""
+    columns = ("verdict", "departures", "measured")
+    rows = [["claim", "verdict", "departs from the paper", "measured"]]
+    rows += [[str(key), *(str(dataset[name].sel(claim=key).item()) for name in columns)]
+             for key in dataset["claim"].values]
+    return "\n".join([_provenance_line(dataset), f"reproduction, preset {dataset.attrs['preset']}", "",
+                      *_format_grid(rows)])
+
+
 def format_results(dataset: xr.Dataset) -> str:
     """The full `kae-zoo show` text: provenance, the metric table, Betti curves, OOD and probe scores (when
-    present) and failures; a sweep file gets `format_sweep`."""
+    present) and failures; a sweep file gets `format_sweep`, a reproduction file `format_reproduction`."""
     if is_sweep(dataset):
         return format_sweep(dataset)
+    if is_reproduction(dataset):
+        return format_reproduction(dataset)
     header = f"{_provenance_line(dataset)}; metrics on the held-out test split"
     parts = [header, format_table(dataset), format_split_note(dataset), format_betti_curves(dataset),
              format_ood_table(dataset), format_probe(dataset), format_failures(dataset)]

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from kae_zoo.cli import main
-from kae_zoo.plots import (plot_accuracy, plot_betti_curves, plot_recovery, plot_resolution, plot_spectrum,
+from kae_zoo.plots import (plot_accuracy, plot_betti_curves, plot_ood, plot_recovery, plot_resolution, plot_spectrum,
                            plot_sweep, plot_sweep_figures)
 from kae_zoo.results import CellResult, read_results, read_sweep, write_results, write_sweep
 from kae_zoo.summary import format_results
@@ -155,3 +155,13 @@ def test_report_of_a_sweep_file(tmp_path, capsys):
     assert text.startswith("# kae-zoo sweep: s.nc")
     assert "![memorization_sweep](memorization_sweep.png)" in text and "Spearman rank correlation" in text
     assert (tmp_path / "report" / "memorization_sweep.png").read_bytes()[:8] == PNG_MAGIC
+
+
+def test_ood_figure_per_family_and_task(tmp_path):
+    auroc = (("ood_method", "ood_set"), {"ood_method": ["trajectory", "knn"], "ood_set": ["mnist", "noise"]},
+             np.array([[0.6, 0.5], [0.99, 0.97]]))
+    cells = [CellResult("attractor", "digits", seed, curves={"ood_auroc": auroc}) for seed in (0, 1)]
+    write_results(tmp_path / "r.nc", cells, {}, "cpu")
+    paths = plot_ood(read_results(tmp_path / "r.nc"), tmp_path / "figures")
+    assert [path.name for path in paths] == ["ood_attractor_digits.png"] and paths[0].read_bytes()[:8] == PNG_MAGIC
+    assert plot_ood(write(tmp_path / "k.nc"), tmp_path / "none") == []  # no OOD scores: no figure
