@@ -123,7 +123,9 @@ def build_parser() -> OneLineParser:
                      help="torch CPU threads (default 1: fastest for the small default models, and the same numbers "
                           "on every machine; raise it for MNIST-sized models)")
     run.add_argument("--set", action="append", metavar="FAMILY.FIELD=VALUE", help="override a family config field")
-    run.add_argument("--out", required=True, help="result file to write (.nc)")
+    run.add_argument("--out", required=True, help="result file to write (.nc); rewritten after every finished cell, "
+                                                   "and a rerun keeps the finished cells it already holds")
+    run.add_argument("--overwrite", action="store_true", help="run every cell again, even those --out holds")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
 
     sweep = commands.add_parser("sweep", help="run one family on one task over the product of config-field axes x "
@@ -205,7 +207,10 @@ def command_run(args: argparse.Namespace) -> int:
         spec.validate()
     except (ValueError, TypeError) as error:
         raise UsageError(str(error)) from None
-    results = run_matrix(spec, out=out, progress=not args.quiet)
+    try:
+        results = run_matrix(spec, out=out, progress=not args.quiet, overwrite=args.overwrite)
+    except ValueError as error:  # --out exists but is no run file (cells catch their own errors)
+        raise UsageError(str(error)) from None
     print(format_results(read_result_file(out)))
     return EXIT_CELL_FAILED if any(cell.status != "ok" for cell in results) else 0
 

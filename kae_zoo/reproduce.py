@@ -121,13 +121,14 @@ def reproduction_plan(preset: str, device: str = "auto") -> dict[str, Experiment
     return {experiment.name: experiment for experiment in experiments}
 
 
-def _run_experiment(spec: RunSpec | SweepSpec, path: Path, progress: bool) -> float:
-    """Run one experiment to its file; returns its wall time in seconds (a worker process's job)."""
+def _run_experiment(spec: RunSpec | SweepSpec, path: Path, progress: bool, overwrite: bool) -> float:
+    """Run one experiment to its file (a run keeps the finished cells a killed earlier run left there, unless
+    `overwrite`); returns its wall time in seconds (a worker process's job)."""
     start = time.perf_counter()
     if isinstance(spec, SweepSpec):
         run_sweep(spec, out=path, progress=progress)
     else:
-        run_matrix(spec, out=path, progress=progress)
+        run_matrix(spec, out=path, progress=progress, overwrite=overwrite)
     return time.perf_counter() - start
 
 
@@ -137,8 +138,8 @@ def _same_spec(path: Path, spec: RunSpec | SweepSpec) -> bool:
     return finished_config(path) == json.loads(json.dumps(spec.to_dict(), sort_keys=True))
 
 
-def run_experiments(experiments: Sequence[Experiment], runs_dir: Path, workers: int,
-                    progress: bool) -> tuple[dict[str, float], dict[str, str]]:
+def run_experiments(experiments: Sequence[Experiment], runs_dir: Path, workers: int, progress: bool,
+                    overwrite: bool = False) -> tuple[dict[str, float], dict[str, str]]:
     """Run `experiments` into runs_dir/<name>.nc, `workers` at a time; returns ({name: wall seconds} of those that
     finished, {name: error} of those that raised)."""
     seconds: dict[str, float] = {}
@@ -147,13 +148,13 @@ def run_experiments(experiments: Sequence[Experiment], runs_dir: Path, workers: 
         for experiment in tqdm(experiments, desc="experiments", disable=not progress):
             try:
                 seconds[experiment.name] = _run_experiment(experiment.spec, runs_dir / f"{experiment.name}.nc",
-                                                           progress)
+                                                           progress, overwrite)
             except Exception as error:  # one broken experiment must not stop the others
                 errors[experiment.name] = f"{type(error).__name__}: {error}"
         return seconds, errors
     # spawn: fresh interpreters, so no torch thread pool or lock state is inherited from this process
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {pool.submit(_run_experiment, experiment.spec, runs_dir / f"{experiment.name}.nc", False):
+        futures = {pool.submit(_run_experiment, experiment.spec, runs_dir / f"{experiment.name}.nc", False, overwrite):
                    experiment.name for experiment in experiments}
         for future in tqdm(as_completed(futures), total=len(futures), desc="experiments", disable=not progress):
             try:
@@ -195,7 +196,7 @@ def run_reproduction(out_dir: str | Path, preset: str = "default", claims: Seque
             if overwrite or not _same_spec(runs_dir / f"{experiment.name}.nc", experiment.spec)]
     n_workers = min(workers or os.cpu_count() or 1, max(len(todo), 1))
     start = time.perf_counter()
-    seconds, errors = run_experiments(todo, runs_dir, n_workers, progress) if todo else ({}, {})
+    seconds, errors = run_experiments(todo, runs_dir, n_workers, progress, overwrite) if todo else ({}, {})
     wall_seconds = time.perf_counter() - start
 
     results: dict[str, xr.Dataset | str] = {}

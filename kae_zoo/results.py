@@ -307,6 +307,36 @@ def metric_names(dataset: xr.Dataset) -> list[str]:
     return [name for name, variable in dataset.data_vars.items() if "higher_is_better" in variable.attrs]
 
 
+def cells_from_dataset(dataset: xr.Dataset) -> list[CellResult]:
+    """The cells of a run Dataset, the inverse of `to_dataset`: every (family, task, seed) that is not "missing",
+    with its scalars (NaN included), its curves (coordinates where the cell has no value dropped; a curve it lacks
+    altogether left out) and its strings."""
+    cells = []
+    names = metric_names(dataset)
+    for family in dataset["family"].values:
+        for task in dataset["task"].values:
+            for seed in dataset["seed"].values:
+                selected = dataset.sel(family=family, task=task, seed=seed)
+                if str(selected["status"].item()) == "missing":
+                    continue
+                cell = CellResult(str(family), str(task), int(seed), status=str(selected["status"].item()),
+                                  error=str(selected["error"].item()),
+                                  split_description=str(selected["split_description"].item()),
+                                  family_config=json.loads(str(selected["family_config"].item()) or "{}"))
+                for name in names:
+                    values = selected[name]
+                    if values.ndim == 0:  # NaN kept: writing the cells again gives the same Dataset
+                        cell.scalars[name] = float(values.item())
+                        continue
+                    for dim in values.dims:
+                        values = values.dropna(dim, how="all")
+                    if values.size:
+                        coords = {dim: values[dim].values.tolist() for dim in values.dims}
+                        cell.curves[name] = (tuple(values.dims), coords, values.values.copy())
+                cells.append(cell)
+    return cells
+
+
 def write_reproduction(path: str | Path, rows: Sequence[Mapping[str, Any]], config: dict[str, Any],
                        device: str) -> xr.Dataset:
     """Write the reproduction table (one row per claim: `key` plus REPRODUCTION_STRINGS and REPRODUCTION_NUMBERS)

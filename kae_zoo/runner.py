@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import json
 import logging
 import random
 from contextlib import contextmanager
@@ -23,7 +24,7 @@ from .config import PRESETS
 from .evaluate import EvaluationConfig, score
 from .evaluate_sparse import recovery_tracker
 from .families import get_family
-from .results import CellResult, write_results
+from .results import CellResult, ResultFileError, cells_from_dataset, read_results, write_results
 from .tasks import get_task
 from .tasks.base import TaskData
 from .training import train
@@ -150,15 +151,47 @@ def run_cell(
     return result
 
 
-def run_matrix(spec: RunSpec, out: str | Path | None = None, progress: bool = True) -> list[CellResult]:
-    """Run every cell of `spec` (with a progress bar) and, when `out` is given, write the result file."""
+def finished_cells(spec: RunSpec, out: str | Path) -> dict[tuple[str, str, int], CellResult]:
+    """The cells of the result file `out` that a run of `spec` may keep instead of running them again: finished
+    ("ok"), on the same preset, device and thread count, with the family config `spec` gives that cell.
+
+    No file: nothing to keep. A file that is not a readable run file raises ValueError (pass overwrite)."""
+    if not Path(out).exists():
+        return {}
+    try:
+        dataset = read_results(out)
+    except ResultFileError as error:
+        raise ValueError(f"{error}; pass overwrite (--overwrite) to replace it, or write elsewhere") from None
+    stored = json.loads(dataset.attrs["config"])
+    if any(stored.get(name) != getattr(spec, name) for name in ("preset", "device", "threads")):
+        return {}
+    kept, wanted = {}, set(spec.cells())
+    for cell in cells_from_dataset(dataset):
+        key = (cell.family, cell.task, cell.seed)
+        if cell.status != "ok" or key not in wanted:
+            continue
+        config = get_family(cell.family).make_config(spec.preset, cell.task, spec.overrides.get(cell.family))
+        if json.loads(json.dumps(config.to_dict(), sort_keys=True)) == cell.family_config:
+            kept[key] = cell
+    return kept
+
+
+def run_matrix(spec: RunSpec, out: str | Path | None = None, progress: bool = True,
+               overwrite: bool = False) -> list[CellResult]:
+    """Run every cell of `spec` (with a progress bar); with `out`, the result file is rewritten (atomically)
+    after every finished cell, so a killed run loses only the cell in flight, and a rerun on the same `out`
+    keeps the finished cells it may (`finished_cells`) unless `overwrite`."""
     spec.validate()
     device = resolve_device(spec.device)
+    kept = finished_cells(spec, out) if out is not None and not overwrite else {}
     task_cache: dict[tuple[str, int, str], TaskData] = {}
     task_errors: dict[tuple[str, int, str], str] = {}
     results = []
     with torch_threads(spec.threads):
         for family_name, task_name, seed in tqdm(spec.cells(), desc="cells", disable=not progress):
+            if (family_name, task_name, seed) in kept:
+                results.append(kept[(family_name, task_name, seed)])
+                continue
             view = get_family(family_name).data_view
             key = (task_name, seed, view)
             if key not in task_cache and key not in task_errors:
@@ -169,9 +202,11 @@ def run_matrix(spec: RunSpec, out: str | Path | None = None, progress: bool = Tr
                     task_errors[key] = f"{type(error).__name__}: {error}"
             if key in task_errors:
                 results.append(CellResult(family_name, task_name, seed, status="failed", error=task_errors[key]))
-                continue
-            results.append(run_cell(family_name, task_name, seed, spec.preset, device,
-                                    spec.overrides.get(family_name), task_cache[key], progress))
-        if out is not None:  # inside the block: the file records the thread count the cells ran with
+            else:
+                results.append(run_cell(family_name, task_name, seed, spec.preset, device,
+                                        spec.overrides.get(family_name), task_cache[key], progress))
+            if out is not None:  # inside the block: the file records the thread count the cells ran with
+                write_results(out, results, spec.to_dict(), str(device))
+        if out is not None and len(results) == len(kept):  # every cell kept: still stamp the file with this run
             write_results(out, results, spec.to_dict(), str(device))
     return results

@@ -96,9 +96,9 @@ def test_an_experiment_with_a_failed_cell_is_run_again(tmp_path, monkeypatch):
     calls = []
     real = module._run_experiment
 
-    def counting(spec, path, progress):
+    def counting(spec, path, progress, overwrite):
         calls.append(path.name)
-        return real(spec, path, progress)
+        return real(spec, path, progress, overwrite)
 
     monkeypatch.setattr(module, "_run_experiment", counting)
     run_file = tmp_path / "runs" / "attractor_digits.nc"

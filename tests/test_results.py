@@ -201,3 +201,24 @@ def test_a_sweep_file_without_its_axis_dims_is_refused(tmp_path):
     dataset.to_netcdf(broken, engine="h5netcdf")
     with pytest.raises(ResultFileError, match="not a kae-zoo sweep file: missing bottleneck"):
         read_sweep(broken)
+
+
+def test_cells_from_dataset_inverts_to_dataset():
+    from kae_zoo.results import cells_from_dataset, to_dataset
+
+    short = (("step", "homology_dim"), {"step": [0, 1], "homology_dim": [0, 1]}, np.array([[4.0, 2.0], [3.0, 0.0]]))
+    long = (("step", "homology_dim"), {"step": [0, 1, 2], "homology_dim": [0, 1]},
+            np.array([[5.0, 1.0], [4.0, 1.0], [3.0, 0.0]]))
+    cells = [CellResult("koopman", "yinyang", 0, scalars={"accuracy": 0.9, "state_error": float("nan")},
+                        curves={"betti": short}, family_config={"n_epochs": 2}, split_description="train 10"),
+             CellResult("koopman", "yinyang", 2, scalars={"accuracy": 0.8}, curves={"betti": long}),
+             CellResult("sae", "yinyang", 0, status="failed", error="RuntimeError: diverged")]  # (sae, 2) missing
+    dataset = to_dataset(cells, {}, "cpu")
+    again = cells_from_dataset(dataset)
+    assert [(cell.family, cell.seed, cell.status) for cell in again] == [("koopman", 0, "ok"), ("koopman", 2, "ok"),
+                                                                          ("sae", 0, "failed")]
+    assert again[0].curves["betti"][1]["step"] == [0, 1]  # the padding to the longer curve is dropped
+    assert again[0].family_config == {"n_epochs": 2} and again[2].error == "RuntimeError: diverged"
+    rebuilt = to_dataset(again, {}, "cpu")
+    for name in dataset.data_vars:
+        assert rebuilt[name].equals(dataset[name]), name

@@ -1,10 +1,12 @@
-"""The runner: thread count fixed per run and recorded, failures isolated per cell."""
+"""The runner: thread count fixed per run and recorded, failures isolated per cell, killed runs resumed."""
 
+import numpy as np
 import pytest
 import torch
 
-from kae_zoo.results import read_results
-from kae_zoo.runner import RunSpec, run_matrix, torch_threads
+from kae_zoo.families import get_family
+from kae_zoo.results import CellResult, read_results, write_results
+from kae_zoo.runner import RunSpec, finished_cells, run_matrix, torch_threads
 
 FAST = {"koopman": {"n_epochs": 2}}
 
@@ -34,3 +36,71 @@ def test_a_task_that_cannot_load_fails_its_cells_and_the_rest_finish(tmp_path, m
     dataset = read_results(out)
     assert dataset.attrs["torch_num_threads"] == 1
     assert str(dataset["status"].sel(family="koopman", task="mnist", seed=0).item()) == "failed"
+
+
+TIMINGS = ("train_seconds", "throughput")  # wall-clock scores: the only ones allowed to differ between runs
+
+
+class Killed(BaseException):
+    """Stands for a kill: not an Exception, so no cell-level handler records it."""
+
+
+def same_scores(first, second):
+    """Two result Datasets hold the same cells and scores, timings aside."""
+    assert set(first.data_vars) == set(second.data_vars)
+    for name in first.data_vars:
+        if name not in TIMINGS:
+            a, b = first[name].values, second[name].values
+            if a.dtype.kind in "fc":
+                np.testing.assert_array_equal(a, b, err_msg=name)
+            else:
+                assert (a == b).all(), name
+
+
+def test_a_killed_run_resumes_and_ends_as_an_uninterrupted_run(tmp_path, monkeypatch):
+    import kae_zoo.runner as runner
+
+    spec = RunSpec(("koopman",), ("digits",), (0, 1), preset="smoke", device="cpu", threads=1, overrides=FAST)
+    uninterrupted = read_results_after(run_matrix, spec, tmp_path / "whole.nc")
+    real, calls, kill = runner.run_cell, [], [True]
+
+    def killed_at_second_cell(*args, **kwargs):
+        calls.append(args[:3])
+        if len(calls) == 2 and kill and kill.pop():
+            raise Killed  # once: nothing after the first finished cell runs
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "run_cell", killed_at_second_cell)
+    with pytest.raises(Killed):
+        run_matrix(spec, out=tmp_path / "resumed.nc", progress=False)
+    partial = read_results(tmp_path / "resumed.nc")  # the first cell was saved when it finished
+    assert list(partial["seed"].values) == [0] and str(partial["status"].item()) == "ok"
+    calls.clear()
+    resumed = read_results_after(run_matrix, spec, tmp_path / "resumed.nc")
+    assert calls == [("koopman", "digits", 1)]  # only the missing cell ran again
+    same_scores(resumed, uninterrupted)
+    calls.clear()
+    run_matrix(spec, out=tmp_path / "resumed.nc", progress=False, overwrite=True)
+    assert len(calls) == 2
+
+
+def read_results_after(run, spec, out):
+    run(spec, out=out, progress=False)
+    return read_results(out)
+
+
+def test_cells_from_another_config_or_a_failed_cell_are_run_again(tmp_path):
+
+    spec = RunSpec(("koopman",), ("digits",), (0, 1), preset="smoke", device="cpu", threads=1, overrides=FAST)
+    config = spec.to_dict()
+    own = {"family_config": get_family("koopman").make_config("smoke", "digits", FAST["koopman"]).to_dict()}
+    cells = [CellResult("koopman", "digits", 0, scalars={"accuracy": 0.9}, **own),
+             CellResult("koopman", "digits", 1, status="failed", error="RuntimeError: x", **own)]
+    write_results(tmp_path / "r.nc", cells, config, "cpu")
+    assert list(finished_cells(spec, tmp_path / "r.nc")) == [("koopman", "digits", 0)]
+    other = RunSpec(("koopman",), ("digits",), (0, 1), preset="smoke", device="cpu", threads=1,
+                    overrides={"koopman": {"n_epochs": 3}})
+    assert finished_cells(other, tmp_path / "r.nc") == {}  # n_epochs differs: the cell's config differs
+    (tmp_path / "junk.nc").write_text("not netCDF")
+    with pytest.raises(ValueError, match="pass overwrite"):
+        finished_cells(spec, tmp_path / "junk.nc")
