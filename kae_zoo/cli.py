@@ -17,6 +17,7 @@ from . import __version__
 from .claims import CLAIMS
 from .config import PRESETS
 from .families import get_family, list_families
+from .matrix import load_matrix
 from .metrics import get_metric, list_metrics
 from .registry import UnknownNameError
 from .report import write_report
@@ -114,10 +115,12 @@ def build_parser() -> OneLineParser:
     commands.add_parser("list", help="list families, tasks, metrics and presets")
 
     run = commands.add_parser("run", help="train and score the cross product families x tasks x seeds")
-    run.add_argument("--family", action="append", required=True, help="family name(s); repeat or comma-separate")
-    run.add_argument("--task", action="append", required=True, help="task name(s); repeat or comma-separate")
+    run.add_argument("--matrix", help="a matrix file (TOML, e.g. benches/matrix/smoke.toml) instead of --family, "
+                                      "--task, --seed, --preset and --set")
+    run.add_argument("--family", action="append", help="family name(s); repeat or comma-separate")
+    run.add_argument("--task", action="append", help="task name(s); repeat or comma-separate")
     run.add_argument("--seed", action="append", default=None, help="seed(s); repeat or comma-separate (default 0)")
-    run.add_argument("--preset", default="default", choices=PRESETS)
+    run.add_argument("--preset", default=None, choices=PRESETS, help="default: default")
     run.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     run.add_argument("--threads", type=int, default=1,
                      help="torch CPU threads (default 1: fastest for the small default models, and the same numbers "
@@ -189,13 +192,24 @@ def command_list() -> str:
     return "\n".join(lines)
 
 
-def command_run(args: argparse.Namespace) -> int:
-    out = check_out_file(args.out)
+def run_spec(args: argparse.Namespace) -> RunSpec:
+    """The validated RunSpec of `kae-zoo run`'s arguments: a matrix file, or --family, --task, --seed, ..."""
+    if args.matrix:
+        given = [option for option, value in (("--family", args.family), ("--task", args.task), ("--seed", args.seed),
+                                              ("--preset", args.preset), ("--set", args.set)) if value is not None]
+        if given:
+            raise UsageError(f"--matrix {args.matrix} fixes the whole matrix; drop {given[0]}")
+        try:
+            return load_matrix(args.matrix, args.device, args.threads)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+    if not args.family or not args.task:
+        raise UsageError("kae-zoo run needs --family and --task (or --matrix FILE)")
     spec = RunSpec(
         families=tuple(split_values(args.family)),
         tasks=tuple(split_values(args.task)),
         seeds=parse_seeds(args.seed or ["0"]),
-        preset=args.preset,
+        preset=args.preset or "default",
         device=args.device,
         threads=args.threads,
         overrides=parse_overrides(args.set),
@@ -207,6 +221,12 @@ def command_run(args: argparse.Namespace) -> int:
         spec.validate()
     except (ValueError, TypeError) as error:
         raise UsageError(str(error)) from None
+    return spec
+
+
+def command_run(args: argparse.Namespace) -> int:
+    out = check_out_file(args.out)
+    spec = run_spec(args)
     try:
         results = run_matrix(spec, out=out, progress=not args.quiet, overwrite=args.overwrite)
     except ValueError as error:  # --out exists but is no run file (cells catch their own errors)

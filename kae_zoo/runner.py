@@ -82,7 +82,8 @@ def check_run_settings(seeds: Sequence[int], preset: str, device: str, threads: 
 
 @dataclass(frozen=True)
 class RunSpec:
-    """A benchmark matrix: the cross product families x tasks x seeds at one preset."""
+    """A benchmark matrix at one preset: every (family, task) pair x seeds; the pairs are families x tasks, or the
+    listed `pairs` (a matrix file's groups: not every family runs on every task)."""
 
     families: tuple[str, ...]
     tasks: tuple[str, ...]
@@ -92,6 +93,7 @@ class RunSpec:
     # torch CPU threads; 1 is fastest for the small default models and makes CPU numbers machine-independent
     threads: int = 1
     overrides: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)  # family -> field -> value
+    pairs: tuple[tuple[str, str], ...] = ()  # (family, task) pairs to run; empty: every family on every task
 
     def validate(self) -> None:
         """Fail on the first unknown name or bad value, before any work is done."""
@@ -102,12 +104,20 @@ class RunSpec:
         for task in self.tasks:
             get_task(task)
         check_run_settings(self.seeds, self.preset, self.device, self.threads)
-        for family in self.families:  # configs resolve (overrides are valid) for every task
-            for task in self.tasks:
-                get_family(family).make_config(self.preset, task, self.overrides.get(family))
+        for family, task in self.pairs:
+            if family not in self.families or task not in self.tasks:
+                raise ValueError(f"pair ({family!r}, {task!r}) names a family or task outside families "
+                                 f"{list(self.families)} and tasks {list(self.tasks)}")
+        for family, task in self.family_task_pairs():  # configs resolve (overrides are valid) for every pair
+            get_family(family).make_config(self.preset, task, self.overrides.get(family))
+
+    def family_task_pairs(self) -> list[tuple[str, str]]:
+        """The (family, task) pairs this matrix runs, in order."""
+        return [tuple(pair) for pair in self.pairs] if self.pairs else list(itertools.product(self.families,
+                                                                                             self.tasks))
 
     def cells(self) -> list[tuple[str, str, int]]:
-        return list(itertools.product(self.families, self.tasks, self.seeds))
+        return [(family, task, seed) for family, task in self.family_task_pairs() for seed in self.seeds]
 
     def to_dict(self) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "overrides": {k: dict(v) for k, v in self.overrides.items()}}

@@ -35,7 +35,8 @@ def scalar_names(dataset: xr.Dataset) -> list[str]:
 
 
 def format_table(dataset: xr.Dataset) -> str:
-    """One row per (family, task): cell status counts and every scalar metric as mean ± std over seeds."""
+    """One row per (family, task) that ran (a matrix file need not pair every family with every task): cell status
+    counts and every scalar metric as mean ± std over seeds."""
     scalars = scalar_names(dataset)
     header = ["family", "task", "ok/cells", *scalars]
     rows = [header]
@@ -43,7 +44,9 @@ def format_table(dataset: xr.Dataset) -> str:
         for task in dataset.task.values:
             cell = dataset.sel(family=family, task=task)
             status = cell["status"].values
-            row = [str(family), str(task), f"{int(np.sum(status == 'ok'))}/{status.size}"]
+            if np.all(status == "missing"):
+                continue
+            row = [str(family), str(task), f"{int(np.sum(status == 'ok'))}/{int(np.sum(status != 'missing'))}"]
             row += [_format_value(np.asarray(cell[name].values, dtype=float)) for name in scalars]
             rows.append(row)
     widths = [max(len(row[column]) for row in rows) for column in range(len(header))]
