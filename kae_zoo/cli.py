@@ -23,7 +23,7 @@ from .registry import UnknownNameError
 from .report import write_report
 from .reproduce import REPRODUCTION_PRESETS, any_cell_failed, check_reproduce_settings, run_reproduction
 from .results import ResultFileError, read_result_file
-from .runner import RunSpec, run_matrix
+from .runner import EXECUTORS, RunSpec, check_executor, run_matrix
 from .summary import format_results
 from .sweep import NAMED_SWEEPS, SweepSpec, run_sweep, sweep_failed
 from .tasks import get_task, list_tasks
@@ -129,6 +129,12 @@ def build_parser() -> OneLineParser:
     run.add_argument("--out", required=True, help="result file to write (.nc); rewritten after every finished cell, "
                                                    "and a rerun keeps the finished cells it already holds")
     run.add_argument("--overwrite", action="store_true", help="run every cell again, even those --out holds")
+    run.add_argument("--executor", default="local", choices=EXECUTORS,
+                     help="local: cells one after another in this process; dask: cells on a Dask cluster")
+    run.add_argument("--workers", type=int, default=None,
+                     help="with --executor dask: start a local cluster of this many worker processes (one thread each)")
+    run.add_argument("--scheduler", default=None, metavar="ADDR",
+                     help="with --executor dask: an existing cluster's scheduler, e.g. tcp://HOST:8786")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
 
     sweep = commands.add_parser("sweep", help="run one family on one task over the product of config-field axes x "
@@ -228,7 +234,12 @@ def command_run(args: argparse.Namespace) -> int:
     out = check_out_file(args.out)
     spec = run_spec(args)
     try:
-        results = run_matrix(spec, out=out, progress=not args.quiet, overwrite=args.overwrite)
+        check_executor(args.executor, args.workers, args.scheduler)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    try:
+        results = run_matrix(spec, out=out, progress=not args.quiet, overwrite=args.overwrite,
+                             executor=args.executor, workers=args.workers, scheduler=args.scheduler)
     except ValueError as error:  # --out exists but is no run file (cells catch their own errors)
         raise UsageError(str(error)) from None
     print(format_results(read_result_file(out)))

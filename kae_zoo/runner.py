@@ -186,37 +186,71 @@ def finished_cells(spec: RunSpec, out: str | Path) -> dict[tuple[str, str, int],
     return kept
 
 
-def run_matrix(spec: RunSpec, out: str | Path | None = None, progress: bool = True,
-               overwrite: bool = False) -> list[CellResult]:
-    """Run every cell of `spec` (with a progress bar); with `out`, the result file is rewritten (atomically)
-    after every finished cell, so a killed run loses only the cell in flight, and a rerun on the same `out`
-    keeps the finished cells it may (`finished_cells`) unless `overwrite`."""
+EXECUTORS = ("local", "dask")
+
+
+def check_executor(executor: str, workers: int | None, scheduler: str | None) -> None:
+    """A valid executor choice: local takes neither workers nor scheduler; dask takes one of them (or neither: one
+    local worker)."""
+    if executor not in EXECUTORS:
+        raise ValueError(f"unknown executor {executor!r}; valid: {', '.join(EXECUTORS)}")
+    if executor == "local" and (workers is not None or scheduler is not None):
+        raise ValueError("--workers and --scheduler need --executor dask")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise ValueError(f"workers must be a positive integer, got {workers!r}")
+    if workers is not None and scheduler is not None:
+        raise ValueError("give --workers (a local Dask cluster) or --scheduler (an existing one), not both")
+
+
+def run_matrix(spec: RunSpec, out: str | Path | None = None, progress: bool = True, overwrite: bool = False,
+               executor: str = "local", workers: int | None = None,
+               scheduler: str | None = None) -> list[CellResult]:
+    """Run every cell of `spec` (with a progress bar) and return the cells in the spec's order.
+
+    With `out`, the result file is rewritten (atomically) after every finished cell, so a killed run loses only
+    the cells in flight, and a rerun on the same `out` keeps the finished cells it may (`finished_cells`) unless
+    `overwrite`. `executor` "local" runs the cells one after another here, sharing task data between the cells
+    of one (task, seed); "dask" runs them on a Dask cluster (`kae_zoo.dask_executor`: `workers` local processes,
+    or the cluster at `scheduler`), with the same numbers, timings aside."""
     spec.validate()
+    check_executor(executor, workers, scheduler)
     device = resolve_device(spec.device)
-    kept = finished_cells(spec, out) if out is not None and not overwrite else {}
+    finished = finished_cells(spec, out) if out is not None and not overwrite else {}
+    order = spec.cells()
+    todo = [cell for cell in order if cell not in finished]
+    with torch_threads(spec.threads):
+        if executor == "dask":
+            from .dask_executor import run_cells_on_dask
+
+            cells = run_cells_on_dask(todo, spec.preset, spec.device, spec.threads, spec.overrides, workers,
+                                      scheduler, progress)
+        else:
+            cells = _run_cells_locally(spec, todo, device, progress)
+        for cell in cells:
+            finished[(cell.family, cell.task, cell.seed)] = cell
+            if out is not None:  # inside the block: the file records the thread count the cells ran with
+                write_results(out, [finished[key] for key in order if key in finished], spec.to_dict(), str(device))
+        if out is not None and not todo:  # every cell kept: still stamp the file with this run
+            write_results(out, [finished[key] for key in order], spec.to_dict(), str(device))
+    return [finished[key] for key in order]
+
+
+def _run_cells_locally(spec: RunSpec, cells: Sequence[tuple[str, str, int]], device: torch.device,
+                       progress: bool) -> Iterator[CellResult]:
+    """Yield each cell's result in turn; task data is loaded once per (task, seed, view) and shared."""
     task_cache: dict[tuple[str, int, str], TaskData] = {}
     task_errors: dict[tuple[str, int, str], str] = {}
-    results = []
-    with torch_threads(spec.threads):
-        for family_name, task_name, seed in tqdm(spec.cells(), desc="cells", disable=not progress):
-            if (family_name, task_name, seed) in kept:
-                results.append(kept[(family_name, task_name, seed)])
-                continue
-            view = get_family(family_name).data_view
-            key = (task_name, seed, view)
-            if key not in task_cache and key not in task_errors:
-                seed_everything(seed)
-                try:
-                    task_cache[key] = get_task(task_name)().load(seed, spec.preset, view, device, progress)
-                except Exception as error:  # recorded in every cell that needs this task; the matrix goes on
-                    task_errors[key] = f"{type(error).__name__}: {error}"
-            if key in task_errors:
-                results.append(CellResult(family_name, task_name, seed, status="failed", error=task_errors[key]))
-            else:
-                results.append(run_cell(family_name, task_name, seed, spec.preset, device,
-                                        spec.overrides.get(family_name), task_cache[key], progress))
-            if out is not None:  # inside the block: the file records the thread count the cells ran with
-                write_results(out, results, spec.to_dict(), str(device))
-        if out is not None and len(results) == len(kept):  # every cell kept: still stamp the file with this run
-            write_results(out, results, spec.to_dict(), str(device))
-    return results
+    for family_name, task_name, seed in tqdm(cells, desc="cells", disable=not progress):
+        view = get_family(family_name).data_view
+        key = (task_name, seed, view)
+        if key not in task_cache and key not in task_errors:
+            seed_everything(seed)
+            try:
+                task_cache[key] = get_task(task_name)().load(seed, spec.preset, view, device, progress)
+            except Exception as error:  # recorded in every cell that needs this task; the matrix goes on
+                task_errors[key] = f"{type(error).__name__}: {error}"
+        if key in task_errors:
+            yield CellResult(family_name, task_name, seed, status="failed", error=task_errors[key])
+        else:
+            yield run_cell(family_name, task_name, seed, spec.preset, device, spec.overrides.get(family_name),
+                           task_cache[key], progress)

@@ -104,3 +104,26 @@ def test_cells_from_another_config_or_a_failed_cell_are_run_again(tmp_path):
     (tmp_path / "junk.nc").write_text("not netCDF")
     with pytest.raises(ValueError, match="pass overwrite"):
         finished_cells(spec, tmp_path / "junk.nc")
+
+
+def test_dask_executor_gives_the_local_numbers(tmp_path):
+    spec = RunSpec(("koopman", "attractor"), ("digits",), (0, 1), preset="smoke", device="cpu", threads=1,
+                   overrides=FAST)
+    local = read_results_after(run_matrix, spec, tmp_path / "local.nc")
+    run_matrix(spec, out=tmp_path / "dask.nc", progress=False, executor="dask", workers=2)
+    distributed = read_results(tmp_path / "dask.nc")
+    assert list(distributed["family"].values) == ["koopman", "attractor"]  # the spec's order, not completion order
+    same_scores(distributed, local)
+
+
+@pytest.mark.parametrize("executor, workers, scheduler, message", [
+    ("slurm", None, None, "unknown executor 'slurm'; valid: local, dask"),
+    ("local", 2, None, "--workers and --scheduler need --executor dask"),
+    ("dask", 0, None, "workers must be a positive integer, got 0"),
+    ("dask", 2, "tcp://localhost:8786", "not both"),
+])
+def test_bad_executor_settings(executor, workers, scheduler, message):
+    from kae_zoo.runner import check_executor
+
+    with pytest.raises(ValueError, match=message):
+        check_executor(executor, workers, scheduler)
