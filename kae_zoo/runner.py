@@ -18,6 +18,7 @@ from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from .config import PRESETS
@@ -45,15 +46,18 @@ def resolve_device(name: str) -> torch.device:
 
 @contextmanager
 def torch_threads(n_threads: int) -> Iterator[None]:
-    """Run the block with `n_threads` torch CPU threads, then restore the previous count.
+    """Run the block with `n_threads` CPU threads for torch and for NumPy's BLAS / OpenMP pools (threadpoolctl),
+    then restore the previous counts.
 
     CPU results depend on the thread count (it changes the order of float reductions), so a run fixes it rather
-    than inheriting the machine's core count: the same seed then gives the same numbers on any machine.
+    than inheriting the machine's core count: the same seed then gives the same numbers on any machine, and in a
+    Dask worker (whose BLAS pools Dask sets to one thread) the same as in this process.
     """
     previous = torch.get_num_threads()
     torch.set_num_threads(n_threads)
     try:
-        yield
+        with threadpool_limits(limits=n_threads):
+            yield
     finally:
         torch.set_num_threads(previous)
 
