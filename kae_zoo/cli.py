@@ -1,6 +1,7 @@
-"""`kae-zoo`: a thin command line over the library (list, run, sweep, reproduce, show, report).
+"""`kae-zoo`: a thin command line over the library (list, run, sweep, reproduce, compare, show, report).
 
-Bad input gets one line on stderr and exit code 2, before anything is written; a run with a failed cell exits 3.
+Bad input gets one line on stderr and exit code 2, before anything is written; a run with a failed cell exits 3;
+compare exits 1 when a metric regressed.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any, NoReturn, Sequence
 
 from . import __version__
 from .claims import CLAIMS
+from .compare import compare_results, format_comparison, regressions
 from .config import PRESETS
 from .families import get_family, list_families
 from .matrix import load_matrix
@@ -22,13 +24,13 @@ from .metrics import get_metric, list_metrics
 from .registry import UnknownNameError
 from .report import write_report
 from .reproduce import REPRODUCTION_PRESETS, any_cell_failed, check_reproduce_settings, run_reproduction
-from .results import ResultFileError, read_result_file
+from .results import ResultFileError, read_result_file, read_results
 from .runner import EXECUTORS, RunSpec, check_executor, run_matrix
 from .summary import format_results
 from .sweep import NAMED_SWEEPS, SweepSpec, run_sweep, sweep_failed
 from .tasks import get_task, list_tasks
 
-EXIT_USAGE, EXIT_CELL_FAILED = 2, 3
+EXIT_REGRESSED, EXIT_USAGE, EXIT_CELL_FAILED = 1, 2, 3
 
 
 class UsageError(Exception):
@@ -172,6 +174,14 @@ def build_parser() -> OneLineParser:
                            help="rerun experiments whose result files in --out/runs already match the plan")
     reproduce.add_argument("--quiet", action="store_true", help="no progress bars")
 
+    compare = commands.add_parser("compare", help="compare a new run result file with a reference; exit 1 when a "
+                                                  "metric regressed beyond the tolerance")
+    compare.add_argument("reference", help="the reference run file (e.g. results/reference/default.nc)")
+    compare.add_argument("new", help="the new run file")
+    compare.add_argument("--tolerance", type=float, default=0.05,
+                         help="allowed change for the worse, relative to the reference (default 0.05)")
+    compare.add_argument("--timings", action="store_true", help="also compare train_seconds and throughput")
+
     show = commands.add_parser("show", help="print the table of a result or sweep file")
     show.add_argument("file", help="a file written by kae-zoo run, sweep or reproduce")
 
@@ -296,6 +306,16 @@ def command_reproduce(args: argparse.Namespace) -> int:
     return EXIT_CELL_FAILED if any_cell_failed(out, dataset) else 0
 
 
+def command_compare(args: argparse.Namespace) -> int:
+    reference, new = read_results(args.reference), read_results(args.new)
+    try:
+        differences = compare_results(reference, new, args.tolerance, args.timings)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    print(format_comparison(differences, args.tolerance))
+    return EXIT_REGRESSED if regressions(differences) else 0
+
+
 def command_report(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
@@ -321,6 +341,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return command_sweep(args)
         if args.command == "reproduce":
             return command_reproduce(args)
+        if args.command == "compare":
+            return command_compare(args)
         return command_run(args)
     except (UsageError, UnknownNameError, ResultFileError) as error:
         print(f"kae-zoo: error: {error}", file=sys.stderr)
