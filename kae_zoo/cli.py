@@ -116,7 +116,7 @@ def build_parser() -> OneLineParser:
 
     commands.add_parser("list", help="list families, tasks, metrics and presets")
 
-    run = commands.add_parser("run", help="train and score the cross product families x tasks x seeds")
+    run = commands.add_parser("run", help="train and score families x tasks x seeds, or a matrix file")
     run.add_argument("--matrix", help="a matrix file (TOML, e.g. benches/matrix/smoke.toml) instead of --family, "
                                       "--task, --seed, --preset and --set")
     run.add_argument("--family", action="append", help="family name(s); repeat or comma-separate")
@@ -125,8 +125,8 @@ def build_parser() -> OneLineParser:
     run.add_argument("--preset", default=None, choices=PRESETS, help="default: default")
     run.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     run.add_argument("--threads", type=int, default=1,
-                     help="torch CPU threads (default 1: fastest for the small default models, and the same numbers "
-                          "on every machine; raise it for MNIST-sized models)")
+                     help="torch and BLAS CPU threads (default 1: fastest for the small default models, and the same "
+                          "numbers on every machine; raise it for MNIST-sized models)")
     run.add_argument("--set", action="append", metavar="FAMILY.FIELD=VALUE", help="override a family config field")
     run.add_argument("--out", required=True, help="result file to write (.nc); rewritten after every finished cell, "
                                                    "and a rerun keeps the finished cells it already holds")
