@@ -4,25 +4,25 @@ A Koopman AE predicts x_j = phi^-1(K phi(x_i)); everything the surrogate "knows"
 that is linear in the observables sits in K. The edit leaves phi, phi^-1 and G untouched and adds a matrix E,
 K' = K + E, fitted on the *training* split only:
 
-    E = argmin_E  sum_{i not in c} ||E z_i||^2  +  sum_{i in c} ||E z_i - (m_r(i) - m_c)||^2
+    E = argmin_E  sum_{i not in c} ||E z_i||^2  +  sum_{i in c} ||(K + E) z_i - m_r(i)||^2
 
 with z_i = phi(x_i) the source observables, m_k the mean over class k of the advanced observables K z_i, and
 r(i) the class other than c whose mean is nearest to K z_i ("redirect": the runner-up in observable space). The
-first term keeps K' = K on the other classes' observables; the second moves each class-c observable by the
-offset between its class mean and its runner-up's mean, so it lands in the runner-up's region with its
-within-class variation kept, and decodes to a state the base network's head gives to that class. It is a plain
-least-squares problem in E^T (rows z_i^T, right-hand sides 0 or the offset), solved in closed form with
+first term keeps K' = K on the other classes' observables; the second sends each class-c observable onto its
+runner-up's mean, which the decoder maps to a state the base network's head gives to that class. It is a plain
+least-squares problem in E^T (rows z_i^T, right-hand sides 0 or m_r(i) - K z_i), solved in closed form with
 `torch.linalg.lstsq` in float64, and it is the minimum-norm E when the rows leave it underdetermined.
 
-Why it works: the right-hand side is a sum over runner-up classes r of (indicator of c's samples with runner-up
-r) x (m_r - m_c)^T, so E = sum_r (m_r - m_c) a_r^T has rank at most n_classes - 1, each a_r being the
-least-squares linear detector in observable space of "class c, runner-up r" against every other sample. The edit
-is therefore "shift by m_r - m_c in proportion to how class-c-like z is": close to the full shift on class c,
-close to zero on the others, as far as a linear read-out of the observables separates c from the rest. That is
-where the KAE's observables help: the encoder was trained so that the layer map is linear in them, and the
-target layer is class-separable (the base network's head is linear in it), so a linear detector of c in
-observable space is accurate. The edit's quality is what `forgotten_accuracy_after` and
-`retained_accuracy_after` measure on the held-out test split.
+Why it works: the observables are the coordinates in which the layer map is linear (the encoder is trained for
+it), and the target layer is class-separable (the base network's head is linear in it), so a linear map of the
+observables can tell class c from the rest; E is that map composed with "go to the runner-up's mean", close to
+zero on the other classes. Why the whole class is sent onto the runner-up's mean rather than shifted by the
+difference of the means (m_r - m_c, which keeps each sample's offset from its class mean): with the shift, the
+class-c samples on the far side of their class cloud stay in class c's region. On MNIST (default preset, 200
+epochs; chosen on the training and validation splits) the shift left 2.6 % of class-4 training samples and
+1.0 % of validation samples (seed 1) predicted as 4; sending them onto the mean left none on either split. The
+edit's quality is what `forgotten_accuracy_after` and `retained_accuracy_after` measure on the held-out test
+split.
 
 Interpolation after an edit: the edit is stored as the additive buffer `operator_edit`, and
 K'^(t) = exp(t G) + t E (see `KoopmanAE.operator`): the path still starts at the identity and ends at K', the
@@ -49,11 +49,10 @@ def redirect_edit(observables: Tensor, operator: Tensor, labels: Tensor, forgott
     means = torch.stack([advanced[labels == label].mean(dim=0) for label in classes])  # (n_present, p)
     forgotten = labels == forgotten_class
     others = torch.tensor([label != forgotten_class for label in classes], device=labels.device)
-    forgotten_mean = means[classes.index(forgotten_class)]
     distances = torch.cdist(advanced[forgotten], means[others])  # (n_c, n_present - 1)
     runner_up = means[others][distances.argmin(dim=1)]  # (n_c, p): m_r(i)
     shifts = torch.zeros_like(advanced)
-    shifts[forgotten] = runner_up - forgotten_mean
+    shifts[forgotten] = runner_up - advanced[forgotten]  # K' z_i = m_r(i) on class c
     edit_transposed = torch.linalg.lstsq(observables, shifts, driver="gelsd").solution  # (p, p): E^T
     return edit_transposed.T
 

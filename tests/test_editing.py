@@ -50,6 +50,21 @@ def test_redirect_edit_by_hand():
     assert torch.allclose(edited[:4], observables[:4].double())
 
 
+def test_every_forgotten_sample_lands_on_the_runner_up_mean():
+    # K = I in 4-d; class 0 at e0, class 1 at 0.9 e1 (the nearer mean for both class-2 samples), class 2 at e2 and
+    # e3. Targets: E e2 = 0.9 e1 - e2, E e3 = 0.9 e1 - e3, E e0 = E e1 = 0, so E = (0.9 e1 - e2) e2^T + (0.9 e1 - e3)
+    # e3^T and K' sends both onto 0.9 e1. (Shifting by m_1 - m_2 instead would leave e2 at 0.9 e1 + (e2 - e3) / 2.)
+    eye = torch.eye(4, dtype=torch.float64)
+    observables = torch.stack([eye[0], eye[0], 0.9 * eye[1], 0.9 * eye[1], eye[2], eye[3]])
+    labels = torch.tensor([0, 0, 1, 1, 2, 2])
+    edit = redirect_edit(observables, torch.eye(4), labels, forgotten_class=2)
+    expected = torch.outer(0.9 * eye[1] - eye[2], eye[2]) + torch.outer(0.9 * eye[1] - eye[3], eye[3])
+    assert torch.allclose(edit, expected, atol=1e-12)
+    edited = observables @ (eye + edit).T
+    assert torch.allclose(edited[4:], (0.9 * eye[1]).expand(2, 4), atol=1e-12)
+    assert torch.allclose(edited[:4], observables[:4])
+
+
 def test_original_model_is_unchanged_and_the_copy_is_edited():
     model = tiny_model("koopman")
     with torch.no_grad():
