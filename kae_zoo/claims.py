@@ -21,7 +21,6 @@ import xarray as xr
 from .metrics.correlation import spearman_correlation
 
 HOLDS, PARTLY, FAILS, NOT_RUN = "holds", "holds partly", "does not hold", "not run"
-VERDICTS = (HOLDS, PARTLY, FAILS, NOT_RUN)
 
 # Accuracy claims: within 1 percentage point of the paper (or better) holds, within 3 holds partly.
 ACCURACY_TOLERANCE_PP = 1.0
@@ -233,28 +232,28 @@ def judge_resolution(results: Mapping[str, xr.Dataset]) -> Finding:
 def judge_fno_matches_cnn(results: Mapping[str, xr.Dataset]) -> Finding:
     fno = cell_values(results["sae_fno_all_modes"], "dictionary_recovery", "sae_fno", "sparse_fn_smooth")
     cnn = cell_values(results["sae_fno_smooth"], "dictionary_recovery", "sae_cnn", "sparse_fn_smooth")
-    difference = mean_std(fno)[0] - mean_std(cnn)[0]
+    (fno_mean, fno_std), (cnn_mean, cnn_std) = mean_std(fno), mean_std(cnn)
+    difference = fno_mean - cnn_mean
     verdict = (HOLDS if abs(difference) <= RECOVERY_MATCH else PARTLY if abs(difference) <= RECOVERY_MATCH_PARTLY
                else FAILS)
-    return Finding(f"dictionary recovery SAE-FNO (all modes) {mean_std(fno)[0]:.3f} +- {mean_std(fno)[1]:.3f} vs "
-                   f"SAE-CNN {mean_std(cnn)[0]:.3f} +- {mean_std(cnn)[1]:.3f} ({seeds_note(fno)})", difference,
+    return Finding(f"dictionary recovery SAE-FNO (all modes) {fno_mean:.3f} +- {fno_std:.3f} vs "
+                   f"SAE-CNN {cnn_mean:.3f} +- {cnn_std:.3f} ({seeds_note(fno)})", difference,
                    0.0, len(fno), verdict, f"difference {difference:+.3f} (holds within {RECOVERY_MATCH}, partly "
                    f"within {RECOVERY_MATCH_PARTLY}); per seed FNO {np.round(fno, 3).tolist()}, CNN "
                    f"{np.round(cnn, 3).tolist()}")
 
 
 def judge_truncation(results: Mapping[str, xr.Dataset]) -> Finding:
-    recovery = {}
-    for modes, experiment in (("truncated", "sae_fno_smooth"), ("all", "sae_fno_all_modes")):
-        recovery[modes, "smooth"] = mean_std(cell_values(results[experiment], "dictionary_recovery", "sae_fno",
-                                                         "sparse_fn_smooth"))[0]
-    for modes, experiment in (("truncated", "sae_fno_nonsmooth"), ("all", "sae_fno_all_modes")):
-        recovery[modes, "nonsmooth"] = mean_std(cell_values(results[experiment], "dictionary_recovery", "sae_fno",
-                                                            "sparse_fn_nonsmooth"))[0]
+    per_seed = {(modes, kind): cell_values(results[experiment], "dictionary_recovery", "sae_fno", f"sparse_fn_{kind}")
+                for modes, kind, experiment in (("truncated", "smooth", "sae_fno_smooth"),
+                                                ("all", "smooth", "sae_fno_all_modes"),
+                                                ("truncated", "nonsmooth", "sae_fno_nonsmooth"),
+                                                ("all", "nonsmooth", "sae_fno_all_modes"))}
+    recovery = {key: mean_std(values)[0] for key, values in per_seed.items()}
     smooth_gain = recovery["truncated", "smooth"] - recovery["all", "smooth"]
     nonsmooth_gain = recovery["truncated", "nonsmooth"] - recovery["all", "nonsmooth"]
     verdict = (HOLDS if smooth_gain >= 0 > nonsmooth_gain else PARTLY if smooth_gain > nonsmooth_gain else FAILS)
-    n_seeds = len(cell_values(results["sae_fno_smooth"], "dictionary_recovery", "sae_fno", "sparse_fn_smooth"))
+    n_seeds = len(per_seed["truncated", "smooth"])
     return Finding(f"recovery truncated - all modes: smooth {smooth_gain:+.3f}, non-smooth {nonsmooth_gain:+.3f}",
                    smooth_gain - nonsmooth_gain, 0.0, n_seeds, verdict,
                    "holds when truncation does not hurt on smooth concepts and hurts on non-smooth ones; recovery "

@@ -23,7 +23,7 @@ from .matrix import load_matrix
 from .metrics import get_metric, list_metrics
 from .registry import UnknownNameError
 from .report import write_report
-from .reproduce import REPRODUCTION_PRESETS, any_cell_failed, check_reproduce_settings, run_reproduction
+from .reproduce import REPRODUCTION_PRESETS, check_reproduce_settings, incomplete_experiments, run_reproduction
 from .results import ResultFileError, read_result_file, read_results
 from .runner import EXECUTORS, RunSpec, check_executor, run_matrix
 from .summary import format_results
@@ -303,7 +303,7 @@ def command_reproduce(args: argparse.Namespace) -> int:
                                args.overwrite, progress=not args.quiet)
     print(format_results(dataset))
     print(f"wrote {out / 'reproduction.md'} and {out / 'reproduction.nc'}")
-    return EXIT_CELL_FAILED if any_cell_failed(out, dataset) else 0
+    return EXIT_CELL_FAILED if incomplete_experiments(dataset) else 0
 
 
 def command_compare(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ import numpy as np
 import xarray as xr
 
 from .results import CELL_DIMS, metric_names
+from .summary import format_grid
 
 TIMING_METRICS = ("train_seconds", "throughput")
 RELATIVE_FLOOR = 1e-3
@@ -63,6 +64,7 @@ def compare_results(reference: xr.Dataset, new: xr.Dataset, tolerance: float = 0
     if not tolerance >= 0:
         raise ValueError(f"tolerance must be a number >= 0, got {tolerance!r}")
     differences = []
+    metrics = _scalar_metrics(reference, timings)
     for family in map(str, reference["family"].values):
         for task in map(str, reference["task"].values):
             status = reference["status"].sel(family=family, task=task).values
@@ -73,7 +75,7 @@ def compare_results(reference: xr.Dataset, new: xr.Dataset, tolerance: float = 0
             new_ok = int(np.sum(new["status"].sel(family=family, task=task).values == "ok")) if present else 0
             differences.append(Difference("finished cells", family, task, reference_ok, new_ok, True,
                                           "regressed" if new_ok < reference_ok else "same"))
-            for name in _scalar_metrics(reference, timings):
+            for name in metrics:
                 before = _mean_over_finished(reference, name, family, task)
                 if np.isnan(before):
                     continue
@@ -96,9 +98,7 @@ def format_comparison(differences: list[Difference], tolerance: float) -> str:
         change = item.new - item.reference
         rows.append([item.verdict, item.family, item.task, item.metric, f"{item.reference:.4g}", f"{item.new:.4g}",
                      "-" if np.isnan(change) else f"{change:+.4g}", "higher" if item.higher_is_better else "lower"])
-    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
-    lines = ["  ".join(value.ljust(width) for value, width in zip(row, widths)).rstrip() for row in rows]
-    lines.insert(1, "  ".join("-" * width for width in widths))
+    lines = format_grid(rows, header_rule=True)
     counts = {verdict: sum(d.verdict == verdict for d in differences) for verdict in order}
     lines.append(f"\n{counts['regressed']} regressed, {counts['missing']} missing, {counts['improved']} improved, "
                  f"{counts['same']} within tolerance {tolerance:g} (relative, floor {RELATIVE_FLOOR:g})")

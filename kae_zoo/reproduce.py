@@ -35,7 +35,7 @@ from .claims import CLAIMS, Claim, get_claim, judge
 from .plots import plot_all, plot_sweep_figures
 from .report import write_reproduction_report
 from .results import ResultFileError, finished_config, is_sweep, read_result_file, write_reproduction
-from .runner import RunSpec, resolve_device, run_matrix
+from .runner import RunSpec, check_workers, resolve_device, run_matrix
 from .sweep import MEMORIZATION_SWEEP, SweepSpec, run_sweep
 
 REPRODUCTION_PRESETS = ("smoke", "default", "paper")
@@ -79,29 +79,29 @@ def reproduction_plan(preset: str, device: str = "auto") -> dict[str, Experiment
     def departures(*parts: str) -> str:
         return ", ".join(part for part in (smoke, *parts) if part)
 
-    # Heaviest first, so that workers finish together: minutes measured on one core of the 2-core VM (default
-    # preset, cold cache) 11, 9, 9, 6, 6, 4, 1 and 0.3.
+    # Heaviest first, so that workers finish together: minutes measured per experiment with 2 workers on the 2-core
+    # VM (default preset, cold cache): 10.2, 9.3, 7.2, 6.6, 6.3, 4.4, 1.1 and 0.3.
     experiments = [
         Experiment("sae_fno_all_modes", run(("sae_fno",), ("sparse_fn_smooth", "sparse_fn_nonsmooth"), conv_seeds,
                                             {"sae_fno": {"modes": "all"}}),
                    f"{len(conv_seeds)} seed(s){budget}; SAE-FNO keeping every frequency of the training grid",
                    departures("1 seed" if quick else "")),
+        Experiment("lifting", run(("sae", "lifted_sae"), ("sparse_vec",), few),
+                   f"{len(few)} seeds; m = 50, p = 100, s = 5; 15 unrolled ISTA steps; equal learning rates",
+                   departures()),
         Experiment("sae_fno_smooth", run(("sae_cnn", "sae_fno"), ("sparse_fn_smooth",), conv_seeds),
                    f"{len(conv_seeds)} seed(s){budget}; sparse_fn_smooth (three Gaussian concepts), trained on the "
                    "128-point grid, scored on 64-512 points; SAE-FNO with 32 modes (truncated)",
                    departures("1 seed" if quick else "")),
-        Experiment("lifting", run(("sae", "lifted_sae"), ("sparse_vec",), few),
-                   f"{len(few)} seeds; m = 50, p = 100, s = 5; 15 unrolled ISTA steps; equal learning rates",
-                   departures()),
+        Experiment("kae_yinyang", run(("koopman",), ("yinyang",), kae_seeds),
+                   f"{len(kae_seeds)} seeds; the paper's KAE (1000 epochs) and base MLP; Betti numbers per class at a "
+                   "scale set from each cloud's nearest-neighbour distances (REFERENCE 1); truly held-out test split "
+                   "(the public code's test set overlaps its training set)", departures()),
         Experiment("kae_mnist", run(("koopman",), ("mnist",), mnist_seeds, mnist_overrides),
                    f"{len(mnist_seeds)} of the paper's 5 seeds; "
                    + ("20 of the paper's 100 epochs (CPU budget; --preset paper runs 100). " if preset == "default"
                       else "") + MNIST_DATA,
                    ", ".join(part for part in (mnist_budget, "7k training images (paper: 60k)") if part)),
-        Experiment("kae_yinyang", run(("koopman",), ("yinyang",), kae_seeds),
-                   f"{len(kae_seeds)} seeds; the paper's KAE (1000 epochs) and base MLP; Betti numbers per class at a "
-                   "scale set from each cloud's nearest-neighbour distances (REFERENCE 1); truly held-out test split "
-                   "(the public code's test set overlaps its training set)", departures()),
         Experiment("sae_fno_nonsmooth", run(("sae_fno",), ("sparse_fn_nonsmooth",), conv_seeds),
                    f"{len(conv_seeds)} seed(s){budget}; two boxes and a triangle spike",
                    departures("1 seed" if quick else "")),
@@ -176,8 +176,7 @@ def check_reproduce_settings(out_dir: str | Path, preset: str, claims: Sequence[
         raise ValueError(f"--out {str(out_dir)!r} is a file; give a folder for the reproduction")
     if preset not in REPRODUCTION_PRESETS:
         raise ValueError(f"unknown reproduction preset {preset!r}; valid: {', '.join(REPRODUCTION_PRESETS)}")
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-        raise ValueError(f"workers must be a positive integer, got {workers!r}")
+    check_workers(workers)
     return [get_claim(key) for key in claims] if claims else list(CLAIMS)
 
 
@@ -227,19 +226,14 @@ def run_reproduction(out_dir: str | Path, preset: str = "default", claims: Seque
               "experiment_seconds": {name: round(value, 1) for name, value in seconds.items()},
               "reused": [e.name for e in needed if e not in todo],
               "experiments": {e.name: e.spec.to_dict() for e in needed},
-              "conditions": {e.name: e.conditions for e in needed}}
+              "conditions": {e.name: e.conditions for e in needed},
+              "incomplete": [name for name, result in results.items()
+                             if isinstance(result, str) or bool((result["status"] != "ok").any())]}
     dataset = write_reproduction(out_dir / "reproduction.nc", rows, config, str(resolve_device(device)))
     write_reproduction_report(dataset, out_dir, figures)
     return dataset
 
 
-def any_cell_failed(out_dir: str | Path, dataset: xr.Dataset) -> bool:
-    """Whether any experiment behind `dataset` is missing or has a failed cell (the CLI exits 3 then)."""
-    for name in {name.strip() for value in dataset["experiments"].values for name in str(value).split(",")}:
-        try:
-            runs = read_result_file(Path(out_dir) / "runs" / f"{name}.nc")
-        except ResultFileError:
-            return True
-        if bool((runs["status"] != "ok").any()):
-            return True
-    return False
+def incomplete_experiments(dataset: xr.Dataset) -> list[str]:
+    """The experiments behind a reproduction table that did not finish or have a failed cell (the CLI exits 3)."""
+    return list(json.loads(dataset.attrs["config"])["incomplete"])

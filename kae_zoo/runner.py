@@ -193,6 +193,12 @@ def finished_cells(spec: RunSpec, out: str | Path) -> dict[tuple[str, str, int],
 EXECUTORS = ("local", "dask")
 
 
+def check_workers(workers: int | None) -> None:
+    """None (the default) or a positive integer number of worker processes."""
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise ValueError(f"workers must be a positive integer, got {workers!r}")
+
+
 def check_executor(executor: str, workers: int | None, scheduler: str | None) -> None:
     """A valid executor choice: local takes neither workers nor scheduler; dask takes one of them (or neither: one
     local worker)."""
@@ -200,8 +206,7 @@ def check_executor(executor: str, workers: int | None, scheduler: str | None) ->
         raise ValueError(f"unknown executor {executor!r}; valid: {', '.join(EXECUTORS)}")
     if executor == "local" and (workers is not None or scheduler is not None):
         raise ValueError("--workers and --scheduler need --executor dask")
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-        raise ValueError(f"workers must be a positive integer, got {workers!r}")
+    check_workers(workers)
     if workers is not None and scheduler is not None:
         raise ValueError("give --workers (a local Dask cluster) or --scheduler (an existing one), not both")
 

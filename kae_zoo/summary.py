@@ -49,10 +49,7 @@ def format_table(dataset: xr.Dataset) -> str:
             row = [str(family), str(task), f"{int(np.sum(status == 'ok'))}/{int(np.sum(status != 'missing'))}"]
             row += [_format_value(np.asarray(cell[name].values, dtype=float)) for name in scalars]
             rows.append(row)
-    widths = [max(len(row[column]) for row in rows) for column in range(len(header))]
-    lines = ["  ".join(value.ljust(width) for value, width in zip(row, widths)).rstrip() for row in rows]
-    lines.insert(1, "  ".join("-" * width for width in widths))
-    return "\n".join(lines)
+    return "\n".join(format_grid(rows, header_rule=True))
 
 
 def format_failures(dataset: xr.Dataset) -> str:
@@ -82,10 +79,13 @@ def format_betti_curves(dataset: xr.Dataset) -> str:
     return "\n".join(lines)
 
 
-def _format_grid(rows: list[list[str]]) -> list[str]:
-    """Left-aligned columns, two spaces apart."""
+def format_grid(rows: list[list[str]], header_rule: bool = False) -> list[str]:
+    """Left-aligned columns, two spaces apart; with `header_rule`, a line of dashes under the first row."""
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
-    return ["  ".join(value.ljust(width) for value, width in zip(row, widths)).rstrip() for row in rows]
+    lines = ["  ".join(value.ljust(width) for value, width in zip(row, widths)).rstrip() for row in rows]
+    if header_rule:
+        lines.insert(1, "  ".join("-" * width for width in widths))
+    return lines
 
 
 def format_ood_table(dataset: xr.Dataset) -> str:
@@ -108,7 +108,7 @@ def format_ood_table(dataset: xr.Dataset) -> str:
                 rows.append([f"  {method}"] + [
                     f"{_format_value(auroc.sel(ood_method=method, ood_set=name).values)} / "
                     f"{_format_value(fpr95.sel(ood_method=method, ood_set=name).values)}" for name in sets])
-            lines += ["  " + line for line in _format_grid(rows)]
+            lines += ["  " + line for line in format_grid(rows)]
     return "\n".join(lines) if len(lines) > 1 else ""
 
 
@@ -156,7 +156,7 @@ def format_sweep_table(dataset: xr.Dataset) -> str:
         row += [_format_value(np.asarray(selected[name].values, dtype=float)) for name in scalars]
         rows.append(row)
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
-    lines = _format_grid(rows)
+    lines = format_grid(rows)
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(lines)
 
@@ -241,7 +241,7 @@ def format_reproduction(dataset: xr.Dataset) -> str:
     rows += [[str(key), *(str(dataset[name].sel(claim=key).item()) for name in columns)]
              for key in dataset["claim"].values]
     return "\n".join([_provenance_line(dataset), f"reproduction, preset {dataset.attrs['preset']}", "",
-                      *_format_grid(rows)])
+                      *format_grid(rows)])
 
 
 def format_results(dataset: xr.Dataset) -> str:
