@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, NoReturn, Sequence
 
 from . import __version__
+from .acceleration import PRECISIONS
 from .claims import CLAIMS
 from .compare import compare_results, format_comparison, regressions
 from .config import PRESETS
@@ -127,6 +128,10 @@ def build_parser() -> OneLineParser:
     run.add_argument("--threads", type=int, default=1,
                      help="torch and BLAS CPU threads (default 1: fastest for the small default models, and the same "
                           "numbers on every machine; raise it for MNIST-sized models)")
+    run.add_argument("--precision", default="fp32", choices=PRECISIONS,
+                     help="fp32 (default: reproducible everywhere), tf32 (CUDA matmuls in TensorFloat-32) or bf16 "
+                          "(autocast for training and the timed forward pass); other scores are computed in fp32")
+    run.add_argument("--compile", action="store_true", help="torch.compile every model (in place)")
     run.add_argument("--set", action="append", metavar="FAMILY.FIELD=VALUE", help="override a family config field")
     run.add_argument("--out", required=True, help="result file to write (.nc); rewritten after every finished cell, "
                                                    "and a rerun keeps the finished cells it already holds")
@@ -216,7 +221,10 @@ def run_spec(args: argparse.Namespace) -> RunSpec:
         if given:
             raise UsageError(f"--matrix {args.matrix} fixes the whole matrix; drop {given[0]}")
         try:
-            return load_matrix(args.matrix, args.device, args.threads)
+            spec = dataclasses.replace(load_matrix(args.matrix, args.device, args.threads), precision=args.precision,
+                                       compile=args.compile)
+            spec.validate()
+            return spec
         except ValueError as error:
             raise UsageError(str(error)) from None
     if not args.family or not args.task:
@@ -229,6 +237,8 @@ def run_spec(args: argparse.Namespace) -> RunSpec:
         device=args.device,
         threads=args.threads,
         overrides=parse_overrides(args.set),
+        precision=args.precision,
+        compile=args.compile,
     )
     unknown_overrides = sorted(set(spec.overrides) - set(spec.families))
     if unknown_overrides:

@@ -4,7 +4,7 @@ For every scalar metric and (family, task) present in the reference, the mean ov
 file is compared in the metric's direction (`higher_is_better`). A change for the worse larger than
 `tolerance` x max(|reference|, 1e-3) is a regression (relative, with a floor so that a reference of 0, e.g. a
 forgotten accuracy of 0.0, still tolerates float noise); so is a (family, task) with fewer finished cells than in
-the reference. Wall-clock metrics (train_seconds, throughput) depend on the machine and are left out unless asked
+the reference. Wall-clock metrics (train_seconds, throughput, mfu) depend on the machine and are left out unless asked
 for. Pure functions over Datasets; the CLI exits 1 when `regressions` is not empty.
 """
 
@@ -18,7 +18,7 @@ import xarray as xr
 from .results import CELL_DIMS, metric_names
 from .summary import format_grid
 
-TIMING_METRICS = ("train_seconds", "throughput")
+TIMING_METRICS = ("train_seconds", "throughput", "mfu")
 RELATIVE_FLOOR = 1e-3
 
 

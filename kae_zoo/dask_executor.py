@@ -10,11 +10,14 @@ MALLOC_TRIM_THRESHOLD_ (see `worker_environment`). Dask is imported only here, a
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from tqdm.auto import tqdm
 
 from .results import CellResult
+
+if TYPE_CHECKING:  # the runner imports this module
+    from .runner import RunSpec
 
 
 def worker_environment() -> dict[str, Any]:
@@ -29,17 +32,16 @@ def worker_environment() -> dict[str, Any]:
     return environment
 
 
-def _cell_job(family: str, task: str, seed: int, preset: str, device: str, threads: int,
-              overrides: Mapping[str, Any] | None) -> CellResult:
-    """One cell on a worker, with the run's torch thread count."""
+def _cell_job(family: str, task: str, seed: int, spec: RunSpec) -> CellResult:
+    """One cell of `spec` on a worker, with the run's torch thread count."""
     from .runner import run_cell, torch_threads
 
-    with torch_threads(threads):
-        return run_cell(family, task, seed, preset, device, overrides, progress=False)
+    with torch_threads(spec.threads):
+        return run_cell(family, task, seed, spec.preset, spec.device, spec.overrides.get(family), progress=False,
+                        acceleration=spec.acceleration)
 
 
-def run_cells_on_dask(cells: Sequence[tuple[str, str, int]], preset: str, device: str, threads: int,
-                      overrides: Mapping[str, Mapping[str, Any]], workers: int | None = None,
+def run_cells_on_dask(cells: Sequence[tuple[str, str, int]], spec: RunSpec, workers: int | None = None,
                       scheduler: str | None = None, progress: bool = True) -> Iterator[CellResult]:
     """Yield each cell's result as it finishes (in completion order), on a LocalCluster of `workers` processes or
     on the cluster at `scheduler` (e.g. tcp://HOST:8786)."""
@@ -55,8 +57,8 @@ def run_cells_on_dask(cells: Sequence[tuple[str, str, int]], preset: str, device
                                    dashboard_address=None)
         client = Client(cluster)
     try:
-        futures = [client.submit(_cell_job, family, task, seed, preset, device, threads, overrides.get(family),
-                                 pure=False, key=f"cell-{family}-{task}-{seed}-{index}")
+        futures = [client.submit(_cell_job, family, task, seed, spec, pure=False,
+                                 key=f"cell-{family}-{task}-{seed}-{index}")
                    for index, (family, task, seed) in enumerate(cells)]
         for future in tqdm(as_completed(futures), total=len(futures), desc="cells (dask)", disable=not progress):
             yield future.result()

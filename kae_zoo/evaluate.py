@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .acceleration import FP32, Acceleration
 from .batched import predict, to_numpy
 from .evaluate_attractor import attractor_scores
 from .evaluate_koopman import koopman_scores
@@ -23,7 +24,7 @@ from .evaluate_sparse import RecoveryTracker, sparse_scores
 from .families.base import Surrogate
 from .metrics.classification import accuracy, agreement, macro_accuracy
 from .metrics.geometry import isometry_error, state_error
-from .metrics.throughput import throughput, time_forward
+from .metrics.throughput import device_peak_flops, forward_flops, model_flop_utilisation, throughput, time_forward
 from .metrics.topology import betti_simplification, class_betti_numbers
 from .tasks.base import TaskData
 from .training import TrainReport
@@ -48,11 +49,37 @@ class Scores:
     curves: dict[str, tuple[tuple[str, ...], dict[str, list], np.ndarray]]
 
 
+def speed_scores(model: Surrogate, batch: torch.Tensor, min_seconds: float, acceleration: Acceleration = FP32,
+                 ) -> dict[str, float]:
+    """throughput, forward_flops and mfu of `model`'s forward pass on `batch`, under `acceleration`'s autocast.
+
+    FLOPs are counted on the uncompiled forward (the counter does not see inside compiled graphs; compiling does
+    not change the arithmetic). mfu is NaN where the device's peak is not known (every CPU) or nothing is countable."""
+
+    def forward(states: torch.Tensor) -> torch.Tensor:
+        with acceleration.autocast(states.device):
+            return model(states)
+
+    def eager_forward(states: torch.Tensor) -> torch.Tensor:
+        with acceleration.autocast(states.device):
+            return model.forward(states)
+
+    samples_per_second = throughput(*time_forward(forward, batch, min_seconds))
+    flops = forward_flops(eager_forward, batch)
+    peak = device_peak_flops(batch.device, acceleration.precision)
+    countable = np.isfinite(peak) and np.isfinite(flops)
+    utilisation = model_flop_utilisation(flops, samples_per_second, peak) if countable else float("nan")
+    return {"throughput": samples_per_second, "forward_flops": flops, "mfu": utilisation}
+
+
 def score(
     model: Surrogate, data: TaskData, report: TrainReport, seed: int, config: EvaluationConfig = EvaluationConfig(),
-    recovery: RecoveryTracker | None = None,
+    recovery: RecoveryTracker | None = None, acceleration: Acceleration = FP32,
 ) -> Scores:
-    """Every common score of `model` on `data`'s test split (`recovery`: what tracked training, if anything)."""
+    """Every common score of `model` on `data`'s test split (`recovery`: what tracked training, if anything).
+
+    The forward pass behind throughput and mfu runs with `acceleration`'s autocast; every other score in float32.
+    """
     test = data.splits["test"]
     source, target = test["source"], test["target"]
     labels = test["label"].cpu().numpy() if "label" in test else None
@@ -78,7 +105,7 @@ def score(
 
     repeats = -(-config.throughput_batch_size // len(source))
     timing_batch = source.repeat(repeats, *[1] * (source.dim() - 1))[: config.throughput_batch_size]
-    scalars["throughput"] = throughput(*time_forward(model, timing_batch, config.throughput_min_seconds))
+    scalars.update(speed_scores(model, timing_batch, config.throughput_min_seconds, acceleration))
 
     curves: dict[str, tuple[tuple[str, ...], dict[str, list], np.ndarray]] = {}
     if labels is not None:

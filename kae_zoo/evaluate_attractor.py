@@ -39,7 +39,8 @@ from .families.attractor import LatentAttractorAE
 from .families.base import Surrogate
 from .metrics.attractor import (attractor_count, convergence_fraction, iterations_to_converge,
                                 jacobian_spectral_norm, jacobian_spectral_radius, memorization, probe_reconstruction)
-from .metrics.ood import knn_distance, mahalanobis_distance, ood_auroc, ood_fpr95, reconstruction_error
+from .metrics.ood import (ROC_FPR_GRID, knn_distance, mahalanobis_distance, ood_auroc, ood_fpr95, ood_roc_tpr,
+                          reconstruction_error)
 from .results import Curve
 from .tasks.base import TaskData
 from .tasks.ood_sets import OODSetConfig, build_ood_sets
@@ -109,8 +110,8 @@ def _ood_scores(
 
 def ood_curves(model: LatentAttractorAE, data: TaskData, train: Tensor, train_latents: Tensor, attractors: Tensor,
                seed: int, sets: OODSetConfig) -> dict[str, Curve]:
-    """ood_auroc and ood_fpr95 of every method on every OOD set, ID = the test split; `train` (the training
-    examples) sets the noise set's statistics and the corruption's scale."""
+    """ood_auroc, ood_fpr95 and the ROC curve (ood_roc_tpr) of every method on every OOD set, ID = the test split;
+    `train` (the training examples) sets the noise set's statistics and the corruption's scale."""
     test = data.splits["test"]["source"]
     ood_sets = build_ood_sets(data.task, to_numpy(train), to_numpy(test), seed, sets)
     names = list(ood_sets)
@@ -118,6 +119,7 @@ def ood_curves(model: LatentAttractorAE, data: TaskData, train: Tensor, train_la
     scores = _ood_scores(model, pooled, train_latents, attractors)
     bounds = np.cumsum([len(test), *[len(states) for states in ood_sets.values()]])
     auroc, fpr95 = np.full((len(OOD_METHODS), len(names)), np.nan), np.full((len(OOD_METHODS), len(names)), np.nan)
+    roc = np.full((len(OOD_METHODS), len(names), len(ROC_FPR_GRID)), np.nan)
     for row, method in enumerate(OOD_METHODS):
         id_scores = scores[method][: bounds[0]]
         if np.isnan(id_scores).any():
@@ -125,9 +127,11 @@ def ood_curves(model: LatentAttractorAE, data: TaskData, train: Tensor, train_la
         for column, (start, end) in enumerate(zip(bounds[:-1], bounds[1:])):
             auroc[row, column] = ood_auroc(id_scores, scores[method][start:end])
             fpr95[row, column] = ood_fpr95(id_scores, scores[method][start:end])
+            roc[row, column] = ood_roc_tpr(id_scores, scores[method][start:end], ROC_FPR_GRID)
     coords = {"ood_method": list(OOD_METHODS), "ood_set": names}
     return {"ood_auroc": (("ood_method", "ood_set"), coords, auroc),
-            "ood_fpr95": (("ood_method", "ood_set"), coords, fpr95)}
+            "ood_fpr95": (("ood_method", "ood_set"), coords, fpr95),
+            "ood_roc_tpr": (("ood_method", "ood_set", "fpr"), {**coords, "fpr": ROC_FPR_GRID.tolist()}, roc)}
 
 
 def attractor_scores(

@@ -1,6 +1,6 @@
 """PNG figures of a result Dataset: Betti curves (surrogate trajectory against base network), accuracies,
 dictionary recovery against the training step, reconstruction error against the grid size and the spectrum of
-the Koopman operator on the unit circle, OOD AUROC per detector and OOD set; for a sweep file,
+the Koopman operator on the unit circle, OOD AUROC per detector and OOD set and the ROC curves behind it; for a sweep file,
 scores against each sweep axis (e.g. memorization against bottleneck and training-set size).
 
 Figures are built on `matplotlib.figure.Figure` (no pyplot global state, no display needed) and written
@@ -343,7 +343,41 @@ def plot_ood(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
     return paths
 
 
+def plot_ood_roc(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
+    """One figure per family and task with ROC curves, `ood_roc_<family>_<task>.png`: a panel per OOD set, a line
+    per detector (mean TPR over seeds at each FPR, min-max band shaded), chance on the diagonal."""
+    if "ood_roc_tpr" not in dataset:
+        return []
+    paths = []
+    for family in dataset.family.values:
+        for task in dataset.task.values:
+            roc = dataset["ood_roc_tpr"].sel(family=family, task=task)
+            if not np.isfinite(roc.values).any():
+                continue
+            sets = [str(name) for name in roc.ood_set.values]
+            figure = Figure(figsize=(3.2 * len(sets), 3.2))
+            axes = np.atleast_1d(figure.subplots(1, len(sets), sharey=True))
+            fpr = roc.fpr.values
+            for axis, ood_set in zip(axes, sets):
+                for method in roc.ood_method.values:
+                    curve = roc.sel(ood_method=method, ood_set=ood_set)
+                    if np.isfinite(curve.values).any():
+                        _mean_and_band(axis, fpr, curve, label=str(method))
+                axis.plot([0, 1], [0, 1], color="gray", linewidth=0.8, linestyle=":")
+                axis.set_title(f"OOD set: {ood_set}", fontsize=9)
+                axis.set_xlabel(f"FPR ({task} test split flagged)")
+                axis.set_xlim(0, 1)
+                axis.set_ylim(0, 1.01)
+                axis.grid(alpha=0.3)
+            axes[0].set_ylabel("TPR (OOD flagged)")
+            axes[0].legend(fontsize=7)
+            figure.suptitle(f"{family} on {task}: OOD ROC curves ({roc.sizes['seed']} seeds)", fontsize=9)
+            paths.append(_save(figure, Path(out_dir) / f"ood_roc_{family}_{task}.png"))
+    return paths
+
+
 def plot_all(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
     """Every figure the Dataset has the variables for."""
     return [*plot_betti_curves(dataset, out_dir), *plot_accuracy(dataset, out_dir), *plot_recovery(dataset, out_dir),
-            *plot_resolution(dataset, out_dir), *plot_spectrum(dataset, out_dir), *plot_ood(dataset, out_dir)]
+            *plot_resolution(dataset, out_dir), *plot_spectrum(dataset, out_dir), *plot_ood(dataset, out_dir),
+            *plot_ood_roc(dataset, out_dir)]

@@ -21,6 +21,7 @@ import torch
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
+from .acceleration import FP32, Acceleration
 from .config import PRESETS
 from .evaluate import EvaluationConfig, score
 from .evaluate_sparse import recovery_tracker
@@ -98,6 +99,12 @@ class RunSpec:
     threads: int = 1
     overrides: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)  # family -> field -> value
     pairs: tuple[tuple[str, str], ...] = ()  # (family, task) pairs to run; empty: every family on every task
+    precision: str = "fp32"  # fp32, tf32 (CUDA) or bf16 autocast: kae_zoo.acceleration
+    compile: bool = False  # torch.compile every model
+
+    @property
+    def acceleration(self) -> Acceleration:
+        return Acceleration(self.precision, self.compile)
 
     def validate(self) -> None:
         """Fail on the first unknown name or bad value, before any work is done."""
@@ -108,6 +115,7 @@ class RunSpec:
         for task in self.tasks:
             get_task(task)
         check_run_settings(self.seeds, self.preset, self.device, self.threads)
+        self.acceleration.validate(resolve_device(self.device))
         for family, task in self.pairs:
             if family not in self.families or task not in self.tasks:
                 raise ValueError(f"pair ({family!r}, {task!r}) names a family or task outside families "
@@ -137,6 +145,7 @@ def run_cell(
     task_data: TaskData | None = None,
     progress: bool = True,
     evaluation: EvaluationConfig = EvaluationConfig(),
+    acceleration: Acceleration = FP32,
 ) -> CellResult:
     """Train and score one cell; failures (exceptions, divergence) come back as a failed CellResult."""
     device = resolve_device(device) if isinstance(device, str) else device
@@ -149,14 +158,16 @@ def run_cell(
             task_data = get_task(task_name)().load(seed, preset, family.data_view, device, progress)
         result.split_description = task_data.split_description
         seed_everything(seed)
-        model = family(config, task_data.spec).to(device)
+        model = acceleration.prepare(family(config, task_data.spec).to(device))
         tracker = recovery_tracker(model, task_data)
         train_batch, val_batch = task_data.splits["train"], task_data.splits["val"]
         description, every = f"{family_name}/{task_name}/{seed}", evaluation.recovery_every_steps
-        report = model.fit(train_batch, val_batch, seed, progress, description, tracker, every)
-        if report is None:  # every neural family: the shared trainer
-            report = train(model, train_batch, val_batch, config, seed, progress, description, tracker, every)
-        scores = score(model, task_data, report, seed, evaluation, tracker)
+        with acceleration.matmul_precision():
+            report = model.fit(train_batch, val_batch, seed, progress, description, tracker, every)
+            if report is None:  # every neural family: the shared trainer
+                report = train(model, train_batch, val_batch, config, seed, progress, description, tracker, every,
+                               acceleration)
+            scores = score(model, task_data, report, seed, evaluation, tracker, acceleration)
     except Exception as error:  # one broken cell must not stop the matrix: record why and go on
         logger.warning("cell %s/%s/%d failed: %s", family_name, task_name, seed, error)
         result.status, result.error = "failed", f"{type(error).__name__}: {error}"
@@ -165,9 +176,15 @@ def run_cell(
     return result
 
 
+# run settings a kept cell must share with the new run (files written before a setting existed have its default)
+RESUME_SETTINGS = ("preset", "device", "threads", "precision", "compile")
+RUN_SPEC_DEFAULTS = {"precision": "fp32", "compile": False}
+
+
 def finished_cells(spec: RunSpec, out: str | Path) -> dict[tuple[str, str, int], CellResult]:
     """The cells of the result file `out` that a run of `spec` may keep instead of running them again: finished
-    ("ok"), on the same preset, device and thread count, with the family config `spec` gives that cell.
+    ("ok"), on the same preset, device, thread count and acceleration, with the family config `spec` gives that
+    cell.
 
     No file: nothing to keep. A file that is not a readable run file raises ValueError (pass overwrite)."""
     if not Path(out).exists():
@@ -177,7 +194,7 @@ def finished_cells(spec: RunSpec, out: str | Path) -> dict[tuple[str, str, int],
     except ResultFileError as error:
         raise ValueError(f"{error}; pass overwrite (--overwrite) to replace it, or write elsewhere") from None
     stored = json.loads(dataset.attrs["config"])
-    if any(stored.get(name) != getattr(spec, name) for name in ("preset", "device", "threads")):
+    if any(stored.get(name, RUN_SPEC_DEFAULTS.get(name)) != getattr(spec, name) for name in RESUME_SETTINGS):
         return {}
     kept, wanted = {}, set(spec.cells())
     for cell in cells_from_dataset(dataset):
@@ -231,8 +248,7 @@ def run_matrix(spec: RunSpec, out: str | Path | None = None, progress: bool = Tr
         if executor == "dask":
             from .dask_executor import run_cells_on_dask
 
-            cells = run_cells_on_dask(todo, spec.preset, spec.device, spec.threads, spec.overrides, workers,
-                                      scheduler, progress)
+            cells = run_cells_on_dask(todo, spec, workers, scheduler, progress)
         else:
             cells = _run_cells_locally(spec, todo, device, progress)
         for cell in cells:
@@ -262,4 +278,4 @@ def _run_cells_locally(spec: RunSpec, cells: Sequence[tuple[str, str, int]], dev
             yield CellResult(family_name, task_name, seed, status="failed", error=task_errors[key])
         else:
             yield run_cell(family_name, task_name, seed, spec.preset, device, spec.overrides.get(family_name),
-                           task_cache[key], progress)
+                           task_cache[key], progress, acceleration=spec.acceleration)

@@ -63,7 +63,8 @@ def format_failures(dataset: xr.Dataset) -> str:
 
 
 def format_betti_curves(dataset: xr.Dataset) -> str:
-    """beta_0 + beta_1 along the surrogate trajectory and over the base network's layers, mean over seeds."""
+    """beta_0 + beta_1 along the surrogate trajectory and over the base network's layers, mean over seeds; pairs
+    without Betti curves are left out."""
     if "betti" not in dataset:
         return ""
     lines = ["beta_0 + beta_1 summed over classes (mean over seeds), trajectory | base network layers:"]
@@ -71,12 +72,14 @@ def format_betti_curves(dataset: xr.Dataset) -> str:
         for task in dataset.task.values:
             cell = dataset.sel(family=family, task=task)
             trajectory = cell["betti"].sum("homology_dim", min_count=1).mean("seed")
+            if not np.isfinite(trajectory.values).any():  # the pair did not run, or its task has no classes
+                continue
             parts = [f"{family}/{task}: " + " ".join(_format_count(value) for value in trajectory.values)]
             if "base_betti" in dataset:
                 base = cell["base_betti"].sum("homology_dim", min_count=1).mean("seed")
                 parts.append(" ".join(_format_count(value) for value in base.values))
             lines.append("  " + " | ".join(parts))
-    return "\n".join(lines)
+    return "\n".join(lines) if len(lines) > 1 else ""
 
 
 def format_grid(rows: list[list[str]], header_rule: bool = False) -> list[str]:

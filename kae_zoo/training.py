@@ -19,6 +19,7 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
+from .acceleration import FP32, Acceleration
 from .config import TrainingConfig
 from .families.base import Batch, Surrogate
 
@@ -107,17 +108,20 @@ def train(
     description: str = "train",
     on_step: StepCallback | None = None,
     track_every_steps: int = 100,
+    acceleration: Acceleration = FP32,
 ) -> TrainReport:
     """Fit `model` on `train_batch`, selecting the epoch with the lowest validation loss.
 
     All randomness (shuffling) comes from `seed`; the model's initial weights are the caller's business.
     `on_step` is called at step 0, after every `track_every_steps`-th optimiser step and after the last step
-    (before the best weights are restored).
+    (before the best weights are restored). With bf16 `acceleration` the loss is computed under autocast (the
+    backward pass and the optimiser step in float32, the validation loss in float32).
     """
     config.validate()
     if track_every_steps < 1:
         raise ValueError(f"track_every_steps must be >= 1, got {track_every_steps}")
     generator = torch.Generator().manual_seed(seed)
+    device = next(iter(train_batch.values())).device
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     steps_per_epoch = math.ceil(batch_size_of(train_batch) / config.batch_size)
     scheduler = make_scheduler(optimizer, config, steps_per_epoch)
@@ -133,7 +137,8 @@ def train(
     for epoch in bar:
         model.train()
         for minibatch in iterate_minibatches(train_batch, config.batch_size, generator):
-            terms = model.loss(minibatch)
+            with acceleration.autocast(device):
+                terms = model.loss(minibatch)
             check_finite(terms, epoch, step)
             optimizer.zero_grad(set_to_none=True)
             terms["total"].backward()

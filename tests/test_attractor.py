@@ -364,6 +364,12 @@ def test_smoke_cell_end_to_end():
         assert {"noise", "corrupted"} <= set(coords["ood_set"])
         assert values.shape == (4, len(coords["ood_set"]))
         assert np.all((values[np.isfinite(values)] >= 0) & (values[np.isfinite(values)] <= 1))
+    dims, coords, roc = result.curves["ood_roc_tpr"]
+    assert dims == ("ood_method", "ood_set", "fpr") and roc.shape == (4, len(coords["ood_set"]), len(coords["fpr"]))
+    knn_roc = roc[1]
+    assert np.all(np.diff(knn_roc, axis=-1) >= 0) and np.allclose(knn_roc[:, -1], 1.0)  # rises to (1, 1)
+    areas = np.sum((knn_roc[:, 1:] + knn_roc[:, :-1]) / 2 * np.diff(coords["fpr"]), axis=-1)
+    assert np.allclose(areas, result.curves["ood_auroc"][2][1], atol=0.02)  # the 51-point grid's trapezoid error
     dims, coords, values = result.curves["probe_reconstruction"]
     assert dims == ("probe_basis",) and coords["probe_basis"] == ["attractors", "random_orthogonal", "pca"]
     assert result.curves["betti_time"][2].tolist() == [2.0 * step for step in range(11)]  # iterations of f

@@ -31,6 +31,23 @@ def test_substep_power_equals_matrix_exponential():
     assert torch.allclose(model.operator(0.0), torch.eye(len(generator)))
 
 
+def test_operator_is_reused_without_gradients_until_it_changes():
+    model = model_with_random_generator()
+    with torch.no_grad():
+        first = model.operator(1.0)
+        assert model.operator(1.0) is first  # reused
+        assert not torch.equal(model.operator(0.5), first)  # another time: built again
+        model.generator.add_(0.1)  # an optimiser step changes G in place
+        stepped = model.operator(1.0)
+        assert torch.allclose(stepped, torch.linalg.matrix_exp(model.generator), atol=1e-5)
+        model.operator_edit.add_(1.0)  # an edit changes E in place
+        assert torch.allclose(model.operator(1.0), stepped + 1.0)
+        model.double()  # new storage and dtype
+        assert model.operator(1.0).dtype == torch.float64
+    with_gradients = model.operator(1.0)
+    assert with_gradients.requires_grad and model.operator(1.0) is not with_gradients  # training: never reused
+
+
 def test_interpolation_is_a_semigroup():
     model = model_with_random_generator()
     # K^(0.37) is not a whole number of substeps: computed as exp(0.37 G).

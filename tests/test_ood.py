@@ -8,7 +8,8 @@ import pytest
 from sklearn.datasets import load_digits
 from sklearn.metrics import roc_auc_score
 
-from kae_zoo.metrics.ood import knn_distance, mahalanobis_distance, ood_auroc, ood_fpr95, reconstruction_error
+from kae_zoo.metrics.ood import (knn_distance, mahalanobis_distance, ood_auroc, ood_fpr95, ood_roc_tpr,
+                                 reconstruction_error)
 from kae_zoo.results import CellResult, read_results, write_results
 from kae_zoo.summary import format_results
 from kae_zoo.tasks import mnist
@@ -42,6 +43,29 @@ def test_auroc_agrees_with_sklearn_on_random_tied_scores():
     id_scores, ood_scores = rng.integers(0, 5, 40).astype(float), rng.integers(1, 7, 30).astype(float)
     labels = np.r_[np.zeros(40), np.ones(30)]
     assert ood_auroc(id_scores, ood_scores) == pytest.approx(roc_auc_score(labels, np.r_[id_scores, ood_scores]))
+
+
+def test_roc_curve_by_hand_with_a_tie():
+    # ID 1, 2, 3; OOD 2, 4. Thresholds from the top: >= 4 flags (0 of 3 ID, 1 of 2 OOD); >= 3 (1/3, 1/2);
+    # >= 2 (2/3, 1) - the ID/OOD tie at 2 is the diagonal from (1/3, 1/2); >= 1 (1, 1). Vertices (0, 0), (0, .5),
+    # (1/3, .5), (2/3, 1), (1, 1): at FPR 0 the best rule already flags half the OOD (the vertical segment's top);
+    # FPR 1/2 lies halfway along the diagonal: .75.
+    tpr = ood_roc_tpr([1.0, 2.0, 3.0], [2.0, 4.0], np.array([0.0, 1 / 6, 1 / 3, 0.5, 2 / 3, 1.0]))
+    assert tpr == pytest.approx([0.5, 0.5, 0.5, 0.75, 1.0, 1.0])
+
+
+def test_roc_curve_area_is_the_auroc():
+    rng = np.random.default_rng(1)
+    id_scores, ood_scores = rng.integers(0, 6, 40).astype(float), rng.integers(2, 9, 30).astype(float)
+    grid = np.linspace(0.0, 1.0, 20001)
+    tpr = ood_roc_tpr(id_scores, ood_scores, grid)
+    area = np.sum((tpr[1:] + tpr[:-1]) / 2 * np.diff(grid))
+    assert area == pytest.approx(ood_auroc(id_scores, ood_scores), abs=1e-6)
+
+
+def test_roc_curve_rejects_rates_outside_0_1():
+    with pytest.raises(ValueError, match=r"fpr must be .* in \[0, 1\]"):
+        ood_roc_tpr([1.0], [2.0], np.array([0.5, 1.5]))
 
 
 def test_fpr95_by_hand():

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from kae_zoo.cli import main
-from kae_zoo.plots import (plot_accuracy, plot_betti_curves, plot_ood, plot_recovery, plot_resolution, plot_spectrum,
-                           plot_sweep, plot_sweep_figures)
+from kae_zoo.plots import (plot_accuracy, plot_betti_curves, plot_ood, plot_ood_roc, plot_recovery, plot_resolution,
+                           plot_spectrum, plot_sweep, plot_sweep_figures)
 from kae_zoo.results import CellResult, read_results, read_sweep, write_results, write_sweep
 from kae_zoo.summary import format_results
 
@@ -165,3 +165,13 @@ def test_ood_figure_per_family_and_task(tmp_path):
     paths = plot_ood(read_results(tmp_path / "r.nc"), tmp_path / "figures")
     assert [path.name for path in paths] == ["ood_attractor_digits.png"] and paths[0].read_bytes()[:8] == PNG_MAGIC
     assert plot_ood(write(tmp_path / "k.nc"), tmp_path / "none") == []  # no OOD scores: no figure
+
+
+def test_ood_roc_figure_per_family_and_task(tmp_path):
+    coords = {"ood_method": ["trajectory", "knn"], "ood_set": ["mnist", "noise"], "fpr": [0.0, 0.5, 1.0]}
+    roc = (("ood_method", "ood_set", "fpr"), coords, np.array([[[0, .5, 1], [0, .5, 1]], [[.9, 1, 1], [.8, .9, 1]]]))
+    cells = [CellResult("attractor", "digits", seed, curves={"ood_roc_tpr": roc}) for seed in (0, 1)]
+    write_results(tmp_path / "r.nc", cells, {}, "cpu")
+    paths = plot_ood_roc(read_results(tmp_path / "r.nc"), tmp_path / "figures")
+    assert [path.name for path in paths] == ["ood_roc_attractor_digits.png"] and paths[0].read_bytes()[:8] == PNG_MAGIC
+    assert plot_ood_roc(write(tmp_path / "k.nc"), tmp_path / "none") == []  # no ROC curves: no figure

@@ -1,5 +1,7 @@
 """The runner: thread count fixed per run and recorded, failures isolated per cell, killed runs resumed."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -101,6 +103,11 @@ def test_cells_from_another_config_or_a_failed_cell_are_run_again(tmp_path):
     other = RunSpec(("koopman",), ("digits",), (0, 1), preset="smoke", device="cpu", threads=1,
                     overrides={"koopman": {"n_epochs": 3}})
     assert finished_cells(other, tmp_path / "r.nc") == {}  # n_epochs differs: the cell's config differs
+    bf16 = dataclasses.replace(spec, precision="bf16")
+    assert finished_cells(bf16, tmp_path / "r.nc") == {}  # the cells ran in fp32
+    legacy = {key: value for key, value in config.items() if key not in ("precision", "compile")}
+    write_results(tmp_path / "old.nc", cells, legacy, "cpu")  # written before the settings existed: fp32, eager
+    assert list(finished_cells(spec, tmp_path / "old.nc")) == [("koopman", "digits", 0)]
     (tmp_path / "junk.nc").write_text("not netCDF")
     with pytest.raises(ValueError, match="pass overwrite"):
         finished_cells(spec, tmp_path / "junk.nc")

@@ -66,10 +66,12 @@ class KoopmanConfig(TrainingConfig):
 
 
 def pairwise_distance_mismatch(states: Tensor, observables: Tensor) -> Tensor:
-    """Mean over pairs a < b of (||phi(x_a) - phi(x_b)|| - ||x_a - x_b||)^2: the KAE isometry loss."""
+    """Mean over pairs a < b of (||phi(x_a) - phi(x_b)|| - ||x_a - x_b||)^2: the KAE isometry loss.
+
+    In float32 even under bf16 autocast: pdist has no bf16 kernel on CPU, and distances are precision-sensitive."""
     if states.shape[0] < 2:
-        return states.new_zeros(())
-    return (torch.pdist(observables) - torch.pdist(states.flatten(1))).pow(2).mean()
+        return states.new_zeros((), dtype=torch.float32)
+    return (torch.pdist(observables.float()) - torch.pdist(states.flatten(1).float())).pow(2).mean()
 
 
 @register_family("koopman")
@@ -121,10 +123,26 @@ class KoopmanAE(Surrogate):
         self.generator = nn.Parameter(torch.zeros(config.observable_dim, config.observable_dim))
         # Additive edit E of K (kae_zoo.editing): zero, i.e. no edit, unless a model was edited after training.
         self.register_buffer("operator_edit", torch.zeros(config.observable_dim, config.observable_dim))
+        self._operator_cache: tuple[tuple, Tensor] | None = None
 
+    @torch.compiler.disable  # runs eagerly under torch.compile, so that inference reuses K (below)
     def operator(self, t: float = 1.0) -> Tensor:
         """K^(t) = exp(t G) + t E; for t = n/k exp(t G) is computed as the paper does, exp(G/k)^n. E (the edit)
-        is zero unless the model was edited."""
+        is zero unless the model was edited.
+
+        Without gradients (inference) the last K^(t) is reused until G or E change (their tensors or in-place
+        versions, storage, dtype or device: an optimiser step, an edit, `.to()`): at MNIST size building K costs
+        more than the rest of the forward pass of a batch of 1024."""
+        key = (t, *[(id(tensor), tensor.data_ptr(), tensor._version, tensor.dtype, tensor.device)
+                    for tensor in (self.generator, self.operator_edit)])
+        cacheable = not torch.is_grad_enabled()
+        if cacheable and self._operator_cache is not None and self._operator_cache[0] == key:
+            return self._operator_cache[1]
+        operator = self._build_operator(t)
+        self._operator_cache = (key, operator) if cacheable else None
+        return operator
+
+    def _build_operator(self, t: float) -> Tensor:
         substeps = t * self.config.n_substeps
         if math.isclose(substeps, round(substeps), abs_tol=1e-9) and substeps >= 0:
             step = torch.linalg.matrix_exp(self.generator / self.config.n_substeps)

@@ -58,6 +58,34 @@ def ood_fpr95(id_scores: np.ndarray, ood_scores: np.ndarray, id_kept: float = DE
     return float(np.mean(ood_scores <= threshold))
 
 
+ROC_FPR_GRID = np.linspace(0.0, 1.0, 51)  # false-positive rates at which ood_roc_tpr reads the ROC curve
+
+
+@metric("ood_roc_tpr", "ROC curve: fraction of OOD samples flagged (true-positive rate) at each fraction of the ID "
+        "test split flagged (false-positive rate)", "1", higher_is_better=True, dims=("ood_method", "ood_set", "fpr"))
+def ood_roc_tpr(id_scores: np.ndarray, ood_scores: np.ndarray, fpr: np.ndarray = ROC_FPR_GRID) -> np.ndarray:
+    """The ROC curve read at the false-positive rates `fpr`: (len(fpr),).
+
+    Vertices: (0, 0), then for each distinct score t, highest first, the rule "flag as OOD when score >= t" gives
+    (fraction of ID flagged, fraction of OOD flagged). The curve joins consecutive vertices by straight lines, so an
+    ID/OOD tie is a diagonal segment and the area under it equals `ood_auroc` (ties one half). At an FPR shared by
+    several vertices (a vertical segment) the highest TPR is returned: the best rule at that FPR.
+    """
+    id_scores, ood_scores = _scores(id_scores, "id_scores"), _scores(ood_scores, "ood_scores")
+    fpr = np.asarray(fpr, dtype=np.float64)
+    if fpr.ndim != 1 or np.any((fpr < 0) | (fpr > 1)):
+        raise ValueError(f"fpr must be a 1-D array of rates in [0, 1], got {fpr!r}")
+    thresholds = np.unique(np.concatenate([id_scores, ood_scores]))[::-1]
+    id_sorted, ood_sorted = np.sort(id_scores), np.sort(ood_scores)
+    vertex_fpr = np.r_[0.0, 1.0 - np.searchsorted(id_sorted, thresholds, side="left") / len(id_sorted)]
+    vertex_tpr = np.r_[0.0, 1.0 - np.searchsorted(ood_sorted, thresholds, side="left") / len(ood_sorted)]
+    last = np.searchsorted(vertex_fpr, fpr, side="right") - 1  # the last vertex at or left of each query
+    after = np.minimum(last + 1, len(vertex_fpr) - 1)
+    run = vertex_fpr[after] - vertex_fpr[last]
+    slope = np.divide(vertex_tpr[after] - vertex_tpr[last], run, out=np.zeros_like(run), where=run > 0)
+    return vertex_tpr[last] + slope * (fpr - vertex_fpr[last])
+
+
 def knn_distance(train_latents: np.ndarray, query_latents: np.ndarray, k: int = 1) -> np.ndarray:
     """Euclidean distance from each query latent to its k-th nearest training latent: (n_query,)."""
     train_latents = np.asarray(train_latents, dtype=np.float64)
