@@ -1,26 +1,86 @@
 """pytest-benchmark suite of the hot paths (outside the default test run: `python -m pytest benches/`).
 
 CPU, one torch thread; compare entries as ratios within one run (`--benchmark-compare` across runs on one machine).
+`--benchmark-disable` runs every benchmarked call once: a quick smoke check of the suite.
+
+- every registered family (parametrised over the registry, so a family registered later is included): the forward
+  pass and one training step, built as the asv suite builds them (benches/asv/_harness.py: the smoke preset,
+  attractor at default, on the first mini-batch of the family's smoke-matrix task);
+- the spectral layers of the convolutional SAEs: D (synthesize) and D^T (analyse) at their training shapes;
+- the Koopman operator K^t (built from G, as a training step builds it) and forward (which reuses K) at the
+  default preset, Yin-Yang and MNIST sizes;
+- Betti numbers of Yin-Yang clouds of 1,000 and 2,000 points (target: 2,000 points <= 1 s).
+The SAE-FNO / bare FNO throughput pair is in test_fno_throughput.py.
 """
 
 from __future__ import annotations
+
+from functools import lru_cache
 
 import numpy as np
 import pytest
 import torch
 
-from kae_zoo.families import get_family
+from _harness import FamilyCase, Forward, TrainingStep, load_case
+from kae_zoo.families import get_family, list_families
 from kae_zoo.families.base import DataSpec
-from kae_zoo.metrics.topology import class_betti_numbers
+from kae_zoo.metrics.topology import betti_numbers, class_betti_numbers
 from kae_zoo.tasks.yinyang_data import make_yinyang
 
+FAMILIES = list_families()
+# families whose decoder is an operator D with an adjoint D^T on 1-D grids (the convolutional SAEs)
+SPECTRAL_FAMILIES = [name for name in FAMILIES
+                     if all(callable(getattr(get_family(name), method, None)) for method in ("synthesize", "analyse"))]
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+
+@lru_cache(maxsize=None)
+def cached_case(family: str) -> FamilyCase:
+    """One case per family per session (task data is loaded once)."""
+    return load_case(family)
+
+
+def describe(benchmark, case: FamilyCase) -> None:
+    benchmark.extra_info.update(task=case.task or "example_spec", preset=case.preset,
+                                batch=list(case.batch["source"].shape), own_fit=case.own_fit)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_family_forward_cpu(benchmark, family):
+    case = cached_case(family)
+    forward = Forward(case)
+    benchmark.group = "family forward"
+    describe(benchmark, case)
+    predicted = benchmark(forward)
+    assert predicted.shape == case.batch["target"].shape and torch.isfinite(predicted).all()
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_family_training_step_cpu(benchmark, family):
+    """One trainer step (sklearn_dict: its own fit of one epoch of the mini-batch; see _harness)."""
+    case = cached_case(family)
+    step = TrainingStep(case)
+    benchmark.group = "family training step"
+    describe(benchmark, case)
+    benchmark(step)
+    assert all(torch.isfinite(parameter).all() for parameter in step.model.parameters())
+
+
+@pytest.mark.parametrize("operator", ["synthesize", "analyse"])
+@pytest.mark.parametrize("family", SPECTRAL_FAMILIES)
+def test_spectral_operator_cpu(benchmark, family, operator):
+    """D z (code maps -> signals) or D^T r (signals -> correlations with every atom) on the training batch; the
+    FISTA encoder applies each once per iteration."""
+    case = cached_case(family)
+    model = case.model().eval()
+    signals = case.batch["source"]
+    with torch.no_grad():
+        codes = model.encode(signals).reshape(len(signals), model.config.n_atoms, -1)
+        argument = codes if operator == "synthesize" else signals
+        benchmark.group = "spectral operators"
+        benchmark.extra_info.update(input=list(argument.shape), n_atoms=model.config.n_atoms)
+        output = benchmark(getattr(model, operator), argument)
+    expected = signals.shape if operator == "synthesize" else codes.shape
+    assert output.shape == expected
 
 
 @pytest.fixture(params=["yinyang", "mnist"])
@@ -42,13 +102,28 @@ def test_koopman_forward_cpu(benchmark, koopman):
 
 @pytest.mark.parametrize("t", [1.0, 0.37], ids=["substep_power", "matrix_exp"])
 def test_koopman_operator_cpu(benchmark, koopman, t):
+    """K^t built from G, as every training step builds it (with autograd on: without it, inference reuses the
+    last K until G changes, and the call would time a cache hit)."""
     model, _ = koopman
-    with torch.no_grad():
-        benchmark(model.operator, t)
+    with torch.enable_grad():
+        operator = benchmark(model.operator, t)
+    assert operator.requires_grad
 
 
 @pytest.mark.parametrize("n_points", [1000, 2000])
 def test_betti_numbers_cpu(benchmark, n_points):
     points, labels = make_yinyang(n_points, seed=0)
+    benchmark.group = "betti numbers"
     result = benchmark(class_betti_numbers, points, labels)
+    assert result.shape == (2,) and np.all(result >= 0)
+
+
+@pytest.mark.parametrize("n_points", [1000, 2000])
+def test_betti_numbers_one_cloud_cpu(benchmark, n_points):
+    """All points as one cloud, none subsampled: the 2,000-point cloud is the <= 1 s target (recorded, not
+    asserted: timings are not tests)."""
+    points, _ = make_yinyang(n_points, seed=0)
+    benchmark.group = "betti numbers"
+    result = benchmark(betti_numbers, points, max_points=n_points)
+    benchmark.extra_info["target_seconds"] = 1.0
     assert result.shape == (2,) and np.all(result >= 0)

@@ -1,5 +1,6 @@
 """Inference helpers every scorer shares: apply a model function (or the whole surrogate) to a large batch in
-chunks, and hand tensors to numpy metrics. Chunking bounds memory on MNIST-sized test splits; callers put the model in eval mode."""
+chunks, and hand tensors to numpy metrics. Chunking bounds memory on MNIST-sized test splits; callers put the
+model in eval mode."""
 
 from __future__ import annotations
 

@@ -54,7 +54,8 @@ def speed_scores(model: Surrogate, batch: torch.Tensor, min_seconds: float, acce
     """throughput, forward_flops and mfu of `model`'s forward pass on `batch`, under `acceleration`'s autocast.
 
     FLOPs are counted on the uncompiled forward (the counter does not see inside compiled graphs; compiling does
-    not change the arithmetic). mfu is NaN where the device's peak is not known (every CPU) or nothing is countable."""
+    not change the arithmetic). mfu is NaN where the device's peak is not known (every CPU) or nothing is
+    countable."""
 
     def forward(states: torch.Tensor) -> torch.Tensor:
         with acceleration.autocast(states.device):

@@ -1,7 +1,7 @@
 """PNG figures of a result Dataset: Betti curves (surrogate trajectory against base network), accuracies,
 dictionary recovery against the training step, reconstruction error against the grid size and the spectrum of
-the Koopman operator on the unit circle, OOD AUROC per detector and OOD set and the ROC curves behind it; for a sweep file,
-scores against each sweep axis (e.g. memorization against bottleneck and training-set size).
+the Koopman operator on the unit circle, OOD AUROC per detector and OOD set and the ROC curves behind it; for a
+sweep file, scores against each sweep axis (e.g. memorization against bottleneck and training-set size).
 
 Figures are built on `matplotlib.figure.Figure` (no pyplot global state, no display needed) and written
 atomically. Each function returns the paths it wrote, and writes nothing when the Dataset lacks its variables.

@@ -56,7 +56,8 @@ def format_failures(dataset: xr.Dataset) -> str:
     """One line per failed cell with its reason; empty when every cell succeeded."""
     failed = dataset["status"] == "failed"
     lines = []
-    for family, task, seed in zip(*[dataset[dim].values[index] for dim, index in zip(CELL_DIMS, np.nonzero(failed.values))]):
+    indices = np.nonzero(failed.values)
+    for family, task, seed in zip(*[dataset[dim].values[index] for dim, index in zip(CELL_DIMS, indices)]):
         error = str(dataset["error"].sel(family=family, task=task, seed=seed).values)
         lines.append(f"FAILED {family}/{task}/seed {seed}: {error}")
     return "\n".join(lines)

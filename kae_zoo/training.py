@@ -98,6 +98,27 @@ def evaluate_loss(model: Surrogate, batch: Batch, batch_size: int) -> float:
     return total / max(count, 1)
 
 
+def training_step(
+    model: Surrogate, minibatch: Batch, optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None, gradient_clip_norm: float,
+    acceleration: Acceleration = FP32, epoch: int = 0, step: int = 0,
+) -> dict[str, Tensor]:
+    """One optimiser step on `minibatch`: the loss (under `acceleration`'s autocast), a finiteness check (epoch and
+    step name the place in its error), backward, gradient clipping when `gradient_clip_norm` > 0, the optimiser
+    and scheduler steps. Returns the loss terms."""
+    with acceleration.autocast(minibatch["source"].device):
+        terms = model.loss(minibatch)
+    check_finite(terms, epoch, step)
+    optimizer.zero_grad(set_to_none=True)
+    terms["total"].backward()
+    if gradient_clip_norm > 0:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), gradient_clip_norm)
+    optimizer.step()
+    if scheduler is not None:
+        scheduler.step()
+    return terms
+
+
 def train(
     model: Surrogate,
     train_batch: Batch,
@@ -121,7 +142,6 @@ def train(
     if track_every_steps < 1:
         raise ValueError(f"track_every_steps must be >= 1, got {track_every_steps}")
     generator = torch.Generator().manual_seed(seed)
-    device = next(iter(train_batch.values())).device
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     steps_per_epoch = math.ceil(batch_size_of(train_batch) / config.batch_size)
     scheduler = make_scheduler(optimizer, config, steps_per_epoch)
@@ -137,16 +157,8 @@ def train(
     for epoch in bar:
         model.train()
         for minibatch in iterate_minibatches(train_batch, config.batch_size, generator):
-            with acceleration.autocast(device):
-                terms = model.loss(minibatch)
-            check_finite(terms, epoch, step)
-            optimizer.zero_grad(set_to_none=True)
-            terms["total"].backward()
-            if config.gradient_clip_norm > 0:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), config.gradient_clip_norm)
-            optimizer.step()
-            if scheduler is not None:
-                scheduler.step()
+            terms = training_step(model, minibatch, optimizer, scheduler, config.gradient_clip_norm, acceleration,
+                                  epoch, step)
             step += 1
             if on_step is not None and step % track_every_steps == 0:
                 on_step(step, model)

@@ -56,6 +56,26 @@ def test_unknown_config_field_lists_valid_ones(name):
         get_family(name).make_config("smoke", overrides={"no_such_field": 1})
 
 
+@pytest.mark.parametrize("name", FAMILIES)
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # one epoch on 16 random samples
+def test_fits_itself_says_who_trains_the_family(name, monkeypatch):
+    # A family that fits itself returns a report without the shared trainer; every other one is trained by it
+    # (fit returns None, or calls training.train itself, e.g. attractor on a training subset).
+    from kae_zoo import training
+
+    def shared_trainer(*args, **kwargs):
+        raise LookupError("shared trainer")
+
+    monkeypatch.setattr(training, "train", shared_trainer)
+    model = tiny_model(name, n_epochs=1)
+    batch = random_batch(model)
+    try:
+        report = model.fit(batch, batch, seed=0, progress=False)
+    except LookupError:
+        report = None
+    assert (report is not None) == model.fits_itself
+
+
 def test_trajectory_rejects_zero_steps():
     model = tiny_model("koopman")
     with pytest.raises(ValueError, match="n_steps"):

@@ -7,7 +7,7 @@ from kae_zoo.cli import main
 from kae_zoo.plots import (plot_accuracy, plot_betti_curves, plot_ood, plot_ood_roc, plot_recovery, plot_resolution,
                            plot_spectrum, plot_sweep, plot_sweep_figures)
 from kae_zoo.results import CellResult, read_results, read_sweep, write_results, write_sweep
-from kae_zoo.summary import format_results
+from kae_zoo.summary import format_betti_curves, format_results
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 BETTI = (("step", "homology_dim"), {"step": [0, 1, 2], "homology_dim": [0, 1]},
@@ -29,7 +29,8 @@ def test_figures_are_pngs(tmp_path):
     dataset = write(tmp_path / "r.nc")
     betti = plot_betti_curves(dataset, tmp_path / "figures")
     accuracy = plot_accuracy(dataset, tmp_path / "figures")
-    assert [path.name for path in betti] == ["betti_yinyang.png"] and [path.name for path in accuracy] == ["accuracy.png"]
+    assert [path.name for path in betti] == ["betti_yinyang.png"]
+    assert [path.name for path in accuracy] == ["accuracy.png"]
     for path in betti + accuracy:
         assert path.read_bytes()[:8] == PNG_MAGIC
     assert sorted(path.name for path in (tmp_path / "figures").iterdir()) == ["accuracy.png", "betti_yinyang.png"]
@@ -175,3 +176,12 @@ def test_ood_roc_figure_per_family_and_task(tmp_path):
     paths = plot_ood_roc(read_results(tmp_path / "r.nc"), tmp_path / "figures")
     assert [path.name for path in paths] == ["ood_roc_attractor_digits.png"] and paths[0].read_bytes()[:8] == PNG_MAGIC
     assert plot_ood_roc(write(tmp_path / "k.nc"), tmp_path / "none") == []  # no ROC curves: no figure
+
+
+def test_betti_lines_only_for_pairs_with_curves(tmp_path):
+    cells = [CellResult("koopman", "yinyang", 0, curves={"betti": BETTI, "base_betti": BASE}),
+             CellResult("sae", "sparse_vec", 0, scalars={"state_error": 0.1})]  # no classes: no Betti curves
+    write_results(tmp_path / "r.nc", cells, {}, device="cpu")
+    lines = format_betti_curves(read_results(tmp_path / "r.nc")).splitlines()
+    assert len(lines) == 2 and lines[1].startswith("  koopman/yinyang: ")  # header + the one pair with curves
+    assert format_betti_curves(read_results(tmp_path / "r.nc").drop_sel(family="koopman")) == ""

@@ -1,25 +1,85 @@
-"""asv benchmarks: time and peak memory of the hot paths, and quality tracked so that lower is better.
+"""asv benchmarks: time and peak memory of the hot paths (the quality tracks are in `quality.py`).
 
-Every benchmark runs on CPU with one torch thread (the suite's default), so timings compare across commits on
-one machine; the device is part of each benchmark's name. Quality is tracked as an error (1 - accuracy, ...)
-because asv treats a rise as a regression.
+Every benchmark runs on CPU with one torch thread and one BLAS thread (the runner's default), so timings compare
+across commits on one machine; the device is part of each benchmark's name. Base networks are cached under
+$KAE_ZOO_CACHE, by default the repository's datasets/cache (where `kae-zoo run` from the repository root puts
+them), so only the first run trains them.
 """
 
 from __future__ import annotations
 
+import os
 import tempfile
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 
-from kae_zoo.families import get_family
+from kae_zoo.families import get_family, list_families
 from kae_zoo.families.base import DataSpec
 from kae_zoo.metrics.topology import class_betti_numbers
 from kae_zoo.results import CellResult, read_results, write_results
-from kae_zoo.runner import run_cell
 from kae_zoo.tasks.yinyang_data import make_yinyang
 
+from ._harness import REPO, FamilyCase, Forward, TrainingStep, load_cases
+
+os.environ.setdefault("KAE_ZOO_CACHE", str(REPO / "datasets" / "cache"))
 torch.set_num_threads(1)
+threadpool_limits(limits=1)
+
+
+class FamilyCPU:
+    """Forward pass and one training step of every registered family, on a real mini-batch of its smoke task.
+
+    Parameters are the family registry (`list_families()`), so a family registered later is benchmarked without
+    editing this file. Each family is built as `run_cell` builds it, at the "smoke" preset on its first task in
+    benches/matrix/smoke.toml, except attractor at "default" (its smoke model is a 64-16-4 MLP, too small to time
+    anything but overhead); a family outside the smoke matrix gets Gaussian states of its `example_spec`. The
+    batch is the first mini-batch the shared trainer draws in a seed-0 run, of the config's batch size:
+    attractor 128 x 64 (digits), koopman 1024 x 10 (Yin-Yang layer pairs), sae / lifted_sae / sklearn_dict
+    512 x 50 (sparse_vec), sae_cnn / sae_fno 512 x 1 x 128 (sparse_fn_smooth functions on a 128-point grid).
+    Details: benches/asv/_harness.py. Task data is loaded once, in setup_cache, so peak memory is the model's,
+    not the data pipeline's.
+    """
+
+    params = list_families()
+    param_names = ["family"]
+    timeout = 180
+
+    def setup_cache(self) -> dict:
+        return load_cases(list_families())
+
+    setup_cache.timeout = 900  # first run: trains the Yin-Yang base network (seconds) if it is not cached
+
+    def setup(self, cases: dict, family: str) -> None:
+        case = FamilyCase(**cases[family])
+        self.forward = Forward(case)
+        self.step = TrainingStep(case)
+
+    def time_forward(self, cases: dict, family: str) -> None:
+        """decode(advance(encode(x))) in eval mode without autograd (for sae_cnn / sae_fno: FISTA encoder)."""
+        self.forward()
+
+    def time_training_step(self, cases: dict, family: str) -> None:
+        """One optimiser step as the shared trainer takes it (loss, finiteness check, backward, AdamW, schedule).
+
+        sklearn_dict has no gradient step (scikit-learn's MiniBatchDictionaryLearning fits it): its step is its
+        own `fit` for one epoch of the one mini-batch: the estimator built, one partial_fit, the atoms copied
+        back, and the validation loss on 8 samples.
+        """
+        self.step()
+
+    def peakmem_setup(self, cases: dict, family: str) -> None:
+        """Peak resident memory of the process once set up (imports, this family's batch, its models built, no
+        pass run): the baseline to subtract from peakmem_forward and peakmem_training_step; imports dominate."""
+
+    def peakmem_forward(self, cases: dict, family: str) -> None:
+        """Peak resident memory of the process after one forward pass (imports and the model included)."""
+        self.forward()
+
+    def peakmem_training_step(self, cases: dict, family: str) -> None:
+        """Peak resident memory of the process after one training step (as time_training_step)."""
+        self.step()
 
 
 def _koopman(task: str = "yinyang") -> tuple[torch.nn.Module, torch.Tensor]:
@@ -32,7 +92,11 @@ def _koopman(task: str = "yinyang") -> tuple[torch.nn.Module, torch.Tensor]:
 
 
 class KoopmanCPU:
-    """Forward pass and one training step of the Koopman AE at batch 1024 (default preset)."""
+    """Forward pass and one training step of the default-preset Koopman AE at batch 1024, Yin-Yang and MNIST sizes.
+
+    MNIST-sized (784 states, 800 observables, hidden 1000) is the largest model any preset trains; random states
+    are enough here, the Koopman AE takes any vector. FamilyCPU covers the smoke-preset Koopman on real data.
+    """
 
     params = ["yinyang", "mnist"]
     param_names = ["task"]
@@ -43,6 +107,7 @@ class KoopmanCPU:
         self.batch = {"source": self.states, "target": self.states.roll(1, dims=1)}
 
     def time_forward(self, task: str) -> None:
+        """Inference: K is built in the first call and reused while G is unchanged (KoopmanAE.operator)."""
         with torch.no_grad():
             self.model(self.states)
 
@@ -69,6 +134,7 @@ class BettiCPU:
         class_betti_numbers(self.points, self.labels)
 
     def time_one_cloud(self, n_points: int) -> None:
+        """All points as one class: the 2,000-point cloud is the <= 1 s target."""
         class_betti_numbers(self.points, np.zeros(n_points, dtype=np.int64), max_points=n_points)
 
 
@@ -85,13 +151,3 @@ class ResultsIO:
         with tempfile.TemporaryDirectory() as folder:
             write_results(f"{folder}/r.nc", self.cells, {}, device="cpu")
             read_results(f"{folder}/r.nc").load()
-
-
-def track_koopman_yinyang_smoke_error() -> float:
-    """1 - accuracy of the smoke-preset Koopman AE on Yin-Yang (test split); lower is better."""
-    result = run_cell("koopman", "yinyang", 0, "smoke", "cpu", progress=False)
-    return 1.0 - result.scalars["accuracy"] if result.status == "ok" else float("nan")
-
-
-track_koopman_yinyang_smoke_error.unit = "1 - accuracy"
-track_koopman_yinyang_smoke_error.timeout = 600

@@ -62,6 +62,8 @@ class Surrogate(nn.Module, ABC):
     data_view: ClassVar[DataView] = "layer_pair"
     # a small data spec the conformance tests build this family with
     example_spec: ClassVar[DataSpec] = DataSpec(state_shape=(6,), n_classes=3)
+    # True for a peer baseline that `fit`s with its own algorithm and takes no gradient steps (sklearn_dict)
+    fits_itself: ClassVar[bool] = False
 
     def __init__(self, config: TrainingConfig, spec: DataSpec) -> None:
         super().__init__()

@@ -67,6 +67,7 @@ class SklearnDictionary(SparseCodingAE):
     """scikit-learn's online dictionary learning (advance = identity); fitted by its own `fit`."""
 
     config_class = SklearnDictConfig
+    fits_itself = True
     presets = {
         "smoke": {"n_epochs": 20},  # 80 steps on the smoke split (2000 samples, batch 512)
         "default": {},

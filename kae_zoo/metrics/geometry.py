@@ -13,7 +13,8 @@ def state_error(predicted: np.ndarray, target: np.ndarray) -> float:
     """||predicted - target||_F / ||target||_F over all samples (preprocessed, mean-centred states)."""
     predicted, target = np.asarray(predicted, dtype=np.float64), np.asarray(target, dtype=np.float64)
     if predicted.shape != target.shape or predicted.size == 0:
-        raise ValueError(f"predicted and target must be non-empty and of one shape, got {predicted.shape}, {target.shape}")
+        raise ValueError(f"predicted and target must be non-empty and of one shape, got {predicted.shape}, "
+                         f"{target.shape}")
     norm = np.linalg.norm(target)
     if norm == 0:
         raise ValueError("target is all zeros: the relative error is undefined")
