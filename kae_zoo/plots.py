@@ -10,7 +10,7 @@ atomically. Each function returns the paths it wrote, and writes nothing when th
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 import xarray as xr
@@ -310,69 +310,68 @@ def plot_sweep_figures(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
             *plot_sweep(dataset, out_dir, [("state_error",)], "sweep_state_error.png")]
 
 
+def _pairs_with_values(dataset: xr.Dataset, variable: str) -> Iterator[tuple[str, str, xr.DataArray]]:
+    """(family, task, values) of every pair whose `variable` has a finite value; none when the file lacks it."""
+    if variable not in dataset:
+        return
+    for family in dataset.family.values:
+        for task in dataset.task.values:
+            values = dataset[variable].sel(family=family, task=task)
+            if np.isfinite(values.values).any():
+                yield str(family), str(task), values
+
+
 def plot_ood(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
     """One figure per family and task with OOD scores, `ood_<family>_<task>.png`: AUROC of each detector on each
     OOD set (bars: mean over seeds, whiskers: min-max), chance at 0.5."""
-    if "ood_auroc" not in dataset:
-        return []
     paths = []
-    for family in dataset.family.values:
-        for task in dataset.task.values:
-            auroc = dataset["ood_auroc"].sel(family=family, task=task)
-            if not np.isfinite(auroc.values).any():
-                continue
-            methods = [str(name) for name in auroc.ood_method.values]
-            sets = [str(name) for name in auroc.ood_set.values]
-            figure = Figure(figsize=(max(4.0, 1.2 * len(sets) * len(methods) / 2), 3.4))
-            axis = figure.subplots()
-            width = 0.8 / len(methods)
-            positions = np.arange(len(sets))
-            for index, method in enumerate(methods):
-                values = auroc.sel(ood_method=method)
-                mean = values.mean("seed").values
-                whiskers = np.nan_to_num(np.stack([mean - values.min("seed").values, values.max("seed").values - mean]))
-                axis.bar(positions + index * width, mean, width, yerr=whiskers, label=method)
-            axis.axhline(0.5, color="gray", linewidth=0.8, linestyle=":")
-            axis.set_xticks(positions + width * (len(methods) - 1) / 2, sets)
-            axis.set_ylim(0.0, 1.0)
-            axis.set_ylabel(f"AUROC vs {task} test split")
-            axis.set_title(f"{family} on {task}: OOD detection ({auroc.sizes['seed']} seeds)", fontsize=9)
-            axis.legend(fontsize=7, ncol=2)
-            axis.grid(axis="y", alpha=0.3)
-            paths.append(_save(figure, Path(out_dir) / f"ood_{family}_{task}.png"))
+    for family, task, auroc in _pairs_with_values(dataset, "ood_auroc"):
+        methods = [str(name) for name in auroc.ood_method.values]
+        sets = [str(name) for name in auroc.ood_set.values]
+        figure = Figure(figsize=(max(4.0, 1.2 * len(sets) * len(methods) / 2), 3.4))
+        axis = figure.subplots()
+        width = 0.8 / len(methods)
+        positions = np.arange(len(sets))
+        for index, method in enumerate(methods):
+            values = auroc.sel(ood_method=method)
+            mean = values.mean("seed").values
+            whiskers = np.nan_to_num(np.stack([mean - values.min("seed").values, values.max("seed").values - mean]))
+            axis.bar(positions + index * width, mean, width, yerr=whiskers, label=method)
+        axis.axhline(0.5, color="gray", linewidth=0.8, linestyle=":")
+        axis.set_xticks(positions + width * (len(methods) - 1) / 2, sets)
+        axis.set_ylim(0.0, 1.0)
+        axis.set_ylabel(f"AUROC vs {task} test split")
+        axis.set_title(f"{family} on {task}: OOD detection ({auroc.sizes['seed']} seeds)", fontsize=9)
+        axis.legend(fontsize=7, ncol=2)
+        axis.grid(axis="y", alpha=0.3)
+        paths.append(_save(figure, Path(out_dir) / f"ood_{family}_{task}.png"))
     return paths
 
 
 def plot_ood_roc(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
     """One figure per family and task with ROC curves, `ood_roc_<family>_<task>.png`: a panel per OOD set, a line
     per detector (mean TPR over seeds at each FPR, min-max band shaded), chance on the diagonal."""
-    if "ood_roc_tpr" not in dataset:
-        return []
     paths = []
-    for family in dataset.family.values:
-        for task in dataset.task.values:
-            roc = dataset["ood_roc_tpr"].sel(family=family, task=task)
-            if not np.isfinite(roc.values).any():
-                continue
-            sets = [str(name) for name in roc.ood_set.values]
-            figure = Figure(figsize=(3.2 * len(sets), 3.2))
-            axes = np.atleast_1d(figure.subplots(1, len(sets), sharey=True))
-            fpr = roc.fpr.values
-            for axis, ood_set in zip(axes, sets):
-                for method in roc.ood_method.values:
-                    curve = roc.sel(ood_method=method, ood_set=ood_set)
-                    if np.isfinite(curve.values).any():
-                        _mean_and_band(axis, fpr, curve, label=str(method))
-                axis.plot([0, 1], [0, 1], color="gray", linewidth=0.8, linestyle=":")
-                axis.set_title(f"OOD set: {ood_set}", fontsize=9)
-                axis.set_xlabel(f"FPR ({task} test split flagged)")
-                axis.set_xlim(0, 1)
-                axis.set_ylim(0, 1.01)
-                axis.grid(alpha=0.3)
-            axes[0].set_ylabel("TPR (OOD flagged)")
-            axes[0].legend(fontsize=7)
-            figure.suptitle(f"{family} on {task}: OOD ROC curves ({roc.sizes['seed']} seeds)", fontsize=9)
-            paths.append(_save(figure, Path(out_dir) / f"ood_roc_{family}_{task}.png"))
+    for family, task, roc in _pairs_with_values(dataset, "ood_roc_tpr"):
+        sets = [str(name) for name in roc.ood_set.values]
+        figure = Figure(figsize=(3.2 * len(sets), 3.2))
+        axes = np.atleast_1d(figure.subplots(1, len(sets), sharey=True))
+        fpr = roc.fpr.values
+        for axis, ood_set in zip(axes, sets):
+            for method in roc.ood_method.values:
+                curve = roc.sel(ood_method=method, ood_set=ood_set)
+                if np.isfinite(curve.values).any():
+                    _mean_and_band(axis, fpr, curve, label=str(method))
+            axis.plot([0, 1], [0, 1], color="gray", linewidth=0.8, linestyle=":")
+            axis.set_title(f"OOD set: {ood_set}", fontsize=9)
+            axis.set_xlabel(f"FPR ({task} test split flagged)")
+            axis.set_xlim(0, 1)
+            axis.set_ylim(0, 1.01)
+            axis.grid(alpha=0.3)
+        axes[0].set_ylabel("TPR (OOD flagged)")
+        axes[0].legend(fontsize=7)
+        figure.suptitle(f"{family} on {task}: OOD ROC curves ({roc.sizes['seed']} seeds)", fontsize=9)
+        paths.append(_save(figure, Path(out_dir) / f"ood_roc_{family}_{task}.png"))
     return paths
 
 
