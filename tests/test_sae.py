@@ -14,6 +14,16 @@ from kae_zoo.tasks.sparse_truth import SparseGroundTruth
 from kae_zoo.training import train
 
 
+def test_soft_threshold_gradients_by_hand():
+    # d/dv = 1 outside [-t, t], 0 inside; d/dt = -sign(v) outside, 0 inside: v = -3, 0.5, 2 with t = 1.
+    values = torch.tensor([-3.0, 0.5, 2.0], requires_grad=True)
+    threshold = torch.tensor(1.0, requires_grad=True)
+    soft_threshold(values, threshold).sum().backward()
+    assert values.grad.tolist() == [1.0, 0.0, 1.0] and threshold.grad.item() == 0.0  # +1 (v < -t) - 1 (v > t)
+    per_atom = torch.tensor([[0.5, 4.0]])  # a threshold per column broadcasts
+    assert torch.equal(soft_threshold(torch.tensor([[2.0, -3.0]]), per_atom), torch.tensor([[1.5, 0.0]]))
+
+
 def test_soft_threshold_keeps_signs():
     values = torch.tensor([-3.0, -0.5, 0.0, 0.2, 2.0])
     assert torch.equal(soft_threshold(values, 1.0), torch.tensor([-2.0, 0.0, 0.0, 0.0, 1.0]))
