@@ -104,6 +104,7 @@ class RunSpec:
 
     @property
     def acceleration(self) -> Acceleration:
+        """The run's precision and compile settings as one object (what run_cell takes)."""
         return Acceleration(self.precision, self.compile)
 
     def validate(self) -> None:
@@ -178,7 +179,6 @@ def run_cell(
 
 # run settings a kept cell must share with the new run (files written before a setting existed have its default)
 RESUME_SETTINGS = ("preset", "device", "threads", "precision", "compile")
-RUN_SPEC_DEFAULTS = {"precision": "fp32", "compile": False}
 
 
 def finished_cells(spec: RunSpec, out: str | Path) -> dict[tuple[str, str, int], CellResult]:
@@ -194,7 +194,8 @@ def finished_cells(spec: RunSpec, out: str | Path) -> dict[tuple[str, str, int],
     except ResultFileError as error:
         raise ValueError(f"{error}; pass overwrite (--overwrite) to replace it, or write elsewhere") from None
     stored = json.loads(dataset.attrs["config"])
-    if any(stored.get(name, RUN_SPEC_DEFAULTS.get(name)) != getattr(spec, name) for name in RESUME_SETTINGS):
+    defaults = {field.name: field.default for field in dataclasses.fields(RunSpec)}
+    if any(stored.get(name, defaults[name]) != getattr(spec, name) for name in RESUME_SETTINGS):
         return {}
     kept, wanted = {}, set(spec.cells())
     for cell in cells_from_dataset(dataset):
