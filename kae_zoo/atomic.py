@@ -1,7 +1,9 @@
-"""Atomic file replacement: write to a temporary file beside the target, then rename over it."""
+"""Safe output files: atomic replacement (write to a temporary file beside the target, then rename over it) and an
+exclusive lock that keeps two runs from writing the same output at once."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import tempfile
 from contextlib import contextmanager
@@ -25,3 +27,35 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)
+
+
+class OutputLockedError(ValueError):
+    """Another process holds the output's lock."""
+
+
+def lock_path(path: str | Path) -> Path:
+    """The lock file of an output file or folder: `.NAME.lock` beside it."""
+    target = Path(path)
+    return target.parent / f".{target.name}.lock"
+
+
+@contextmanager
+def exclusive_output(path: str | Path) -> Iterator[None]:
+    """Hold the exclusive lock of output `path` (a result file or a folder) for the block.
+
+    A second run on the same output fails at once with OutputLockedError instead of interleaving its writes with
+    the first. The lock is an advisory `flock` on `lock_path(path)`, which the kernel releases when the block
+    ends or the process dies (kill -9 included), so a crash never leaves a stale lock; the empty lock file stays.
+    """
+    lock = lock_path(path)
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise OutputLockedError(f"{path} is being written by another kae-zoo run (lock {lock}); wait for it to "
+                                    f"finish or choose another output") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -16,6 +16,7 @@ from typing import Any, NoReturn, Sequence
 
 from . import __version__
 from .acceleration import PRECISIONS
+from .atomic import OutputLockedError
 from .claims import CLAIMS
 from .compare import compare_results, format_comparison, regressions
 from .config import PRESETS
@@ -260,7 +261,7 @@ def command_run(args: argparse.Namespace) -> int:
     try:
         results = run_matrix(spec, out=out, progress=not args.quiet, overwrite=args.overwrite,
                              executor=args.executor, workers=args.workers, scheduler=args.scheduler)
-    except ValueError as error:  # --out exists but is no run file (cells catch their own errors)
+    except ValueError as error:  # --out is no run file, or another run holds it (cells catch their own errors)
         raise UsageError(str(error)) from None
     print(format_results(read_result_file(out)))
     return EXIT_CELL_FAILED if any(cell.status != "ok" for cell in results) else 0
@@ -298,7 +299,10 @@ def command_sweep(args: argparse.Namespace) -> int:
         spec.validate()
     except (ValueError, TypeError) as error:
         raise UsageError(str(error)) from None
-    dataset = run_sweep(spec, out=out, progress=not args.quiet)
+    try:
+        dataset = run_sweep(spec, out=out, progress=not args.quiet)
+    except OutputLockedError as error:
+        raise UsageError(str(error)) from None
     print(format_results(read_result_file(out)))
     return EXIT_CELL_FAILED if sweep_failed(dataset) else 0
 
@@ -309,8 +313,11 @@ def command_reproduce(args: argparse.Namespace) -> int:
         check_reproduce_settings(out, args.preset, split_values(args.claim) or None, args.workers)
     except ValueError as error:
         raise UsageError(str(error)) from None
-    dataset = run_reproduction(out, args.preset, split_values(args.claim) or None, args.workers, args.device,
-                               args.overwrite, progress=not args.quiet)
+    try:
+        dataset = run_reproduction(out, args.preset, split_values(args.claim) or None, args.workers, args.device,
+                                   args.overwrite, progress=not args.quiet)
+    except OutputLockedError as error:
+        raise UsageError(str(error)) from None
     print(format_results(dataset))
     print(f"wrote {out / 'reproduction.md'} and {out / 'reproduction.nc'}")
     return EXIT_CELL_FAILED if incomplete_experiments(dataset) else 0

@@ -34,6 +34,7 @@ from tqdm.auto import tqdm
 from .claims import CLAIMS, Claim, get_claim, judge
 from .plots import plot_all, plot_sweep_figures
 from .report import write_reproduction_report
+from .atomic import exclusive_output
 from .results import ResultFileError, finished_config, is_sweep, read_result_file, write_reproduction
 from .runner import RunSpec, check_workers, resolve_device, run_matrix
 from .sweep import MEMORIZATION_SWEEP, SweepSpec, run_sweep
@@ -185,9 +186,16 @@ def run_reproduction(out_dir: str | Path, preset: str = "default", claims: Seque
               progress: bool = True) -> xr.Dataset:
     """Run the experiments behind `claims` (all by default) and write OUT/reproduction.{nc,md}; returns the table.
 
-    `workers` (default: one per CPU core, at most one per experiment) processes run experiments side by side."""
+    `workers` (default: one per CPU core, at most one per experiment) processes run experiments side by side.
+    OUT is locked while it runs: a second reproduction into it fails at once."""
     selected = check_reproduce_settings(out_dir, preset, claims, workers)
-    out_dir = Path(out_dir)
+    with exclusive_output(out_dir):
+        return _reproduce(Path(out_dir), preset, selected, workers, device, overwrite, progress)
+
+
+def _reproduce(out_dir: Path, preset: str, selected: Sequence[Claim], workers: int | None, device: str,
+               overwrite: bool, progress: bool) -> xr.Dataset:
+    """run_reproduction's work, inside the output folder's lock."""
     plan = reproduction_plan(preset, device)
     needed = [plan[name] for name in plan if any(name in claim.experiments for claim in selected)]
     runs_dir = out_dir / "runs"

@@ -6,6 +6,7 @@ the base network) is built once per (task, seed, preset, view) and shared by the
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 import json
@@ -22,6 +23,7 @@ from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from .acceleration import FP32, Acceleration
+from .atomic import exclusive_output
 from .config import PRESETS
 from .evaluate import EvaluationConfig, score
 from .evaluate_sparse import recovery_tracker
@@ -238,14 +240,15 @@ def run_matrix(spec: RunSpec, out: str | Path | None = None, progress: bool = Tr
     the cells in flight, and a rerun on the same `out` keeps the finished cells it may (`finished_cells`) unless
     `overwrite`. `executor` "local" runs the cells one after another here, sharing task data between the cells
     of one (task, seed); "dask" runs them on a Dask cluster (`kae_zoo.dask_executor`: `workers` local processes,
-    or the cluster at `scheduler`), with the same numbers, timings aside."""
+    or the cluster at `scheduler`), with the same numbers, timings aside. While it runs, `out` is locked: a second
+    run on the same file fails at once (`atomic.exclusive_output`)."""
     spec.validate()
     check_executor(executor, workers, scheduler)
     device = resolve_device(spec.device)
-    finished = finished_cells(spec, out) if out is not None and not overwrite else {}
-    order = spec.cells()
-    todo = [cell for cell in order if cell not in finished]
-    with torch_threads(spec.threads):
+    with exclusive_output(out) if out is not None else contextlib.nullcontext(), torch_threads(spec.threads):
+        finished = finished_cells(spec, out) if out is not None and not overwrite else {}
+        order = spec.cells()
+        todo = [cell for cell in order if cell not in finished]
         if executor == "dask":
             from .dask_executor import run_cells_on_dask
 

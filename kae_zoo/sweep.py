@@ -9,6 +9,7 @@ file (written and read by `kae_zoo.results`) has one dim per axis plus `seed` an
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 import logging
@@ -19,6 +20,7 @@ from typing import Any, Mapping
 import xarray as xr
 from tqdm.auto import tqdm
 
+from .atomic import exclusive_output
 from .families import get_family
 from .results import CellResult, SweepPoint, sweep_to_dataset, write_sweep
 from .runner import check_run_settings, resolve_device, run_cell, seed_everything, torch_threads
@@ -111,8 +113,15 @@ NAMED_SWEEPS: dict[str, SweepSpec] = {"memorization": MEMORIZATION_SWEEP}
 
 def run_sweep(spec: SweepSpec, out: str | Path | None = None, progress: bool = True) -> xr.Dataset:
     """Run every point of `spec` (a progress bar over points x seeds) and return the sweep Dataset, written to
-    `out` when given. Task data is loaded once per seed and shared by the points."""
+    `out` when given (locked while the sweep runs: a second sweep on the same file fails at once). Task data is
+    loaded once per seed and shared by the points."""
     spec.validate()
+    with exclusive_output(out) if out is not None else contextlib.nullcontext():
+        return _run_points(spec, out, progress)
+
+
+def _run_points(spec: SweepSpec, out: str | Path | None, progress: bool) -> xr.Dataset:
+    """run_sweep's work, inside the output's lock."""
     device = resolve_device(spec.device)
     view = get_family(spec.family).data_view
     task_data: dict[int, TaskData | str] = {}  # seed -> data, or why it failed to load

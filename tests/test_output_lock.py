@@ -1,0 +1,64 @@
+"""One writer per output: a second run on a locked result file or folder is refused, and a killed run frees it."""
+
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from kae_zoo.atomic import OutputLockedError, exclusive_output, lock_path
+from kae_zoo.cli import main
+from kae_zoo.results import CellResult, write_results
+
+
+def test_a_second_holder_is_refused_until_the_first_lets_go(tmp_path):
+    out = tmp_path / "r.nc"
+    with exclusive_output(out):
+        with pytest.raises(OutputLockedError, match=r"r\.nc is being written by another kae-zoo run"):
+            with exclusive_output(out):
+                pass
+    with exclusive_output(out):  # released
+        pass
+    assert lock_path(out) == tmp_path / ".r.nc.lock" and not out.exists()  # the lock never creates the output
+
+
+def test_kill_9_releases_the_lock(tmp_path):
+    out = tmp_path / "r.nc"
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time\nfrom kae_zoo.atomic import exclusive_output\n"
+        f"with exclusive_output({str(out)!r}):\n    print('held', flush=True)\n    time.sleep(60)\n")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(OutputLockedError):
+            with exclusive_output(out):
+                pass
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    with exclusive_output(out):  # the kernel dropped the dead process's lock
+        pass
+
+
+@pytest.mark.parametrize("command", [
+    ["run", "--family", "koopman", "--task", "yinyang", "--preset", "smoke", "--device", "cpu"],
+    ["sweep", "--family", "koopman", "--task", "yinyang", "--preset", "smoke", "--device", "cpu",
+     "--axis", "koopman.n_epochs=1,2"],
+])
+def test_cli_refuses_a_locked_output_and_leaves_it_unchanged(tmp_path, capsys, command):
+    out = tmp_path / "r.nc"
+    write_results(out, [CellResult("koopman", "yinyang", 0, scalars={"accuracy": 0.5})], {}, "cpu")
+    before, started = out.read_bytes(), time.perf_counter()
+    with exclusive_output(out):
+        code = main([*command, "--out", str(out)])
+    error = capsys.readouterr().err.strip()
+    assert code == 2 and "being written by another kae-zoo run" in error and len(error.splitlines()) == 1
+    assert out.read_bytes() == before and time.perf_counter() - started < 30  # refused before any training
+
+
+def test_reproduce_refuses_a_locked_folder(tmp_path, capsys):
+    with exclusive_output(tmp_path / "repro"):
+        code = main(["reproduce", "--preset", "smoke", "--claim", "data_free_probe", "--out", str(tmp_path / "repro")])
+    assert code == 2 and "being written by another kae-zoo run" in capsys.readouterr().err
+    assert not (tmp_path / "repro").exists()
