@@ -44,18 +44,26 @@ def exclusive_output(path: str | Path) -> Iterator[None]:
     """Hold the exclusive lock of output `path` (a result file or a folder) for the block.
 
     A second run on the same output fails at once with OutputLockedError instead of interleaving its writes with
-    the first. The lock is an advisory `flock` on `lock_path(path)`, which the kernel releases when the block
-    ends or the process dies (kill -9 included), so a crash never leaves a stale lock; the empty lock file stays.
+    the first. The lock is an advisory `flock` on `lock_path(path)`, which the kernel releases when the process
+    dies (kill -9 included), so a crash never leaves a stale lock (only an empty lock file, reused by the next
+    run). On a normal exit the lock file is removed before the lock is released; a run that locked a file which
+    was then removed (it raced with that exit) finds the path gone or replaced and is refused too.
     """
     lock = lock_path(path)
     lock.parent.mkdir(parents=True, exist_ok=True)
+    refused = OutputLockedError(f"{path} is being written by another kae-zoo run (lock {lock}); wait for it to "
+                                f"finish or choose another output")
     with open(lock, "a") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise OutputLockedError(f"{path} is being written by another kae-zoo run (lock {lock}); wait for it to "
-                                    f"finish or choose another output") from None
+            raise refused from None
         try:
-            yield
+            if not lock.exists() or lock.stat().st_ino != os.fstat(handle.fileno()).st_ino:
+                raise refused
+            try:
+                yield
+            finally:
+                lock.unlink(missing_ok=True)
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import types
+import typing
 from dataclasses import dataclass
 from typing import Any, Literal, Mapping, TypeVar
 
@@ -75,6 +77,47 @@ def check_fields(config_class: type, values: Mapping[str, Any]) -> dict[str, Any
     return dict(values)
 
 
+def _accepts(expected: Any, value: Any) -> bool:
+    """Whether `value` (as JSON or TOML gives it) is of the annotated field type `expected`."""
+    origin, arguments = typing.get_origin(expected), typing.get_args(expected)
+    if origin is Literal:
+        return value in arguments
+    if origin in (typing.Union, types.UnionType):
+        return any(_accepts(argument, value) for argument in arguments)
+    if origin is tuple:  # tuple[X, ...]: a list or tuple of X
+        return isinstance(value, (list, tuple)) and all(_accepts(arguments[0], item) for item in value)
+    if expected is type(None):
+        return value is None
+    if expected is bool:
+        return isinstance(value, bool)
+    if expected in (int, float):  # an int field takes ints; a float field ints or floats; never booleans
+        return isinstance(value, (int, float) if expected is float else int) and not isinstance(value, bool)
+    if expected is str:
+        return isinstance(value, str)
+    return True  # a type this check does not know: left to the config's validate()
+
+
+def _describe(expected: Any) -> str:
+    origin, arguments = typing.get_origin(expected), typing.get_args(expected)
+    if origin is Literal:
+        return "one of " + ", ".join(repr(argument) for argument in arguments)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_describe(argument) for argument in arguments)
+    if origin is tuple:
+        return f"a list of {_describe(arguments[0])}"
+    return "null" if expected is type(None) else getattr(expected, "__name__", str(expected))
+
+
+def check_field_types(config_class: type, values: Mapping[str, Any]) -> None:
+    """ValueError naming the first of `values` that is not of its field's annotated type (e.g. a string given to
+    an int field by `--set koopman.n_epochs=[1`), before the config is built."""
+    hints = typing.get_type_hints(config_class)
+    for name, value in values.items():
+        if name in hints and not _accepts(hints[name], value):
+            raise ValueError(f"{config_class.__name__} field {name} = {value!r} ({type(value).__name__}) is not "
+                             f"valid; it takes {_describe(hints[name])}")
+
+
 def resolve_config(
     config_class: type[ConfigT],
     presets: Mapping[str, Mapping[str, Any]],
@@ -90,6 +133,7 @@ def resolve_config(
     values.update(presets.get(preset, {}))
     if task is not None:
         values.update(task_presets.get(task, {}).get(preset, {}))
+    check_field_types(config_class, overrides or {})
     values.update(overrides or {})
     config = config_class.from_dict(values)
     config.validate()

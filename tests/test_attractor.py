@@ -228,8 +228,8 @@ def test_loss_adds_the_coupled_l2_penalty():
 
 
 @pytest.mark.parametrize(("field", "value", "message"), [
-    ("architecture", "transformer", "architecture 'transformer' is not one of 'mlp', 'conv'"),
-    ("noise_space", "uniform", "noise_space 'uniform' is not one of"),
+    ("architecture", "transformer", "architecture = 'transformer' .* it takes one of 'mlp', 'conv'"),
+    ("noise_space", "uniform", "noise_space = 'uniform' .* it takes one of 'input', 'latent'"),
     ("max_steps", 0, "max_steps must be >= 1"),
     ("convergence_tolerance", 0.0, "convergence_tolerance must be > 0"),
     ("merge_cosine", 1.5, "merge_cosine must be in"),

@@ -1,6 +1,7 @@
 """Conformance of every registered family to the one interface, at tiny sizes."""
 
 import json
+import re
 
 import pytest
 import torch
@@ -74,6 +75,26 @@ def test_fits_itself_says_who_trains_the_family(name, monkeypatch):
     except LookupError:
         report = None
     assert (report is not None) == model.fits_itself
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ({"n_epochs": "[1"}, "n_epochs = '[1' (str) is not valid; it takes int"),
+    ({"n_epochs": True}, "n_epochs = True (bool) is not valid; it takes int"),
+    ({"learning_rate": "fast"}, "it takes float"),
+    ({"hidden_dims": -3}, "it takes a list of int"),
+    ({"hidden_dims": [3, "x"]}, "it takes a list of int"),
+    ({"activation": "swish"}, "it takes one of 'leaky_relu', 'relu', 'tanh', 'gelu'"),
+    ({"unlearn_class": "four"}, "it takes int or null"),
+])
+def test_overrides_of_the_wrong_type_are_named(override, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        get_family("koopman").make_config("smoke", "yinyang", override)
+
+
+def test_overrides_of_the_right_type_pass():
+    config = get_family("koopman").make_config("smoke", "yinyang", {"learning_rate": 1, "hidden_dims": [3, 4],
+                                                                     "unlearn_class": None, "activation": "tanh"})
+    assert config.learning_rate == 1 and config.hidden_dims == (3, 4) and config.unlearn_class is None
 
 
 def test_trajectory_rejects_zero_steps():

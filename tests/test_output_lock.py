@@ -20,7 +20,8 @@ def test_a_second_holder_is_refused_until_the_first_lets_go(tmp_path):
                 pass
     with exclusive_output(out):  # released
         pass
-    assert lock_path(out) == tmp_path / ".r.nc.lock" and not out.exists()  # the lock never creates the output
+    assert lock_path(out) == tmp_path / ".r.nc.lock"
+    assert not lock_path(out).exists() and not out.exists()  # nothing left behind, the output never created
 
 
 def test_kill_9_releases_the_lock(tmp_path):
@@ -37,8 +38,10 @@ def test_kill_9_releases_the_lock(tmp_path):
     finally:
         holder.send_signal(signal.SIGKILL)
         holder.wait()
+    assert lock_path(out).exists()  # a killed holder leaves its (unlocked) lock file
     with exclusive_output(out):  # the kernel dropped the dead process's lock
         pass
+    assert not lock_path(out).exists()
 
 
 @pytest.mark.parametrize("command", [

@@ -38,7 +38,7 @@ def spec(**changes) -> SweepSpec:
     ({"axes": {"latent_dim": (4, 4)}}, "each once"),
     ({"axes": {"latent_dim": ()}}, "at least one value"),
     ({"axes": {"latent_dim": (4, 0)}}, "latent_dim must be >= 1, got 0"),
-    ({"axes": {"architecture": ("mlp", "rnn")}}, "architecture 'rnn' is not one of"),
+    ({"axes": {"architecture": ("mlp", "rnn")}}, "architecture = 'rnn' .* it takes one of 'mlp', 'conv'"),
     ({"overrides": {"latent_dim": 4}}, "both a sweep axis and a fixed override"),
     ({"overrides": {"wings": 4}}, "unknown AttractorConfig field"),
     ({"seeds": ()}, "at least one seed"),
