@@ -9,6 +9,7 @@ Python API: pick a family and a task from the registries, run cells or a whole m
 
 __version__ = "0.1.0"
 
+from .checkpoints import CheckpointError, load, save  # noqa: E402
 from .families import DataSpec, Surrogate, get_family, list_families, register_family  # noqa: E402
 from .metrics import MetricSpec, get_metric, list_metrics, register_metric  # noqa: E402
 from .reproduce import run_reproduction  # noqa: E402
@@ -22,6 +23,9 @@ from .training import DivergenceError, train  # noqa: E402
 
 __all__ = [
     "__version__",
+    "save",
+    "load",
+    "CheckpointError",
     "Surrogate",
     "DataSpec",
     "register_family",

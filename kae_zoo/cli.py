@@ -133,6 +133,8 @@ def build_parser() -> OneLineParser:
                      help="fp32 (default: reproducible everywhere), tf32 (CUDA matmuls in TensorFloat-32) or bf16 "
                           "(autocast for training and the timed forward pass); other scores are computed in fp32")
     run.add_argument("--compile", action="store_true", help="torch.compile every model (in place)")
+    run.add_argument("--save-models", default="", metavar="DIR",
+                     help="save every trained model to DIR/FAMILY_TASK_SEED.pt (load with kae_zoo.load)")
     run.add_argument("--set", action="append", metavar="FAMILY.FIELD=VALUE", help="override a family config field")
     run.add_argument("--out", required=True, help="result file to write (.nc); rewritten after every finished cell, "
                                                    "and a rerun keeps the finished cells it already holds")
@@ -223,7 +225,7 @@ def run_spec(args: argparse.Namespace) -> RunSpec:
             raise UsageError(f"--matrix {args.matrix} fixes the whole matrix; drop {given[0]}")
         try:
             spec = dataclasses.replace(load_matrix(args.matrix, args.device, args.threads), precision=args.precision,
-                                       compile=args.compile)
+                                       compile=args.compile, save_models=args.save_models)
             spec.validate()
             return spec
         except ValueError as error:
@@ -240,6 +242,7 @@ def run_spec(args: argparse.Namespace) -> RunSpec:
         overrides=parse_overrides(args.set),
         precision=args.precision,
         compile=args.compile,
+        save_models=args.save_models,
     )
     unknown_overrides = sorted(set(spec.overrides) - set(spec.families))
     if unknown_overrides:

@@ -38,7 +38,7 @@ def _cell_job(family: str, task: str, seed: int, spec: RunSpec) -> CellResult:
 
     with torch_threads(spec.threads):
         return run_cell(family, task, seed, spec.preset, spec.device, spec.overrides.get(family), progress=False,
-                        acceleration=spec.acceleration)
+                        acceleration=spec.acceleration, save_models=spec.save_models)
 
 
 def run_cells_on_dask(cells: Sequence[tuple[str, str, int]], spec: RunSpec, workers: int | None = None,

@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 
 from .acceleration import FP32, Acceleration
 from .atomic import exclusive_output
+from .checkpoints import save
 from .config import PRESETS
 from .evaluate import EvaluationConfig, score
 from .evaluate_sparse import recovery_tracker
@@ -103,6 +104,7 @@ class RunSpec:
     pairs: tuple[tuple[str, str], ...] = ()  # (family, task) pairs to run; empty: every family on every task
     precision: str = "fp32"  # fp32, tf32 (CUDA) or bf16 autocast: kae_zoo.acceleration
     compile: bool = False  # torch.compile every model
+    save_models: str = ""  # folder for a checkpoint of every trained model (kae_zoo.checkpoints); "" = none
 
     @property
     def acceleration(self) -> Acceleration:
@@ -119,6 +121,8 @@ class RunSpec:
             get_task(task)
         check_run_settings(self.seeds, self.preset, self.device, self.threads)
         self.acceleration.validate(resolve_device(self.device))
+        if self.save_models and Path(self.save_models).is_file():
+            raise ValueError(f"save_models {self.save_models!r} is a file; give a folder for the checkpoints")
         for family, task in self.pairs:
             if family not in self.families or task not in self.tasks:
                 raise ValueError(f"pair ({family!r}, {task!r}) names a family or task outside families "
@@ -149,8 +153,10 @@ def run_cell(
     progress: bool = True,
     evaluation: EvaluationConfig = EvaluationConfig(),
     acceleration: Acceleration = FP32,
+    save_models: str | Path = "",
 ) -> CellResult:
-    """Train and score one cell; failures (exceptions, divergence) come back as a failed CellResult."""
+    """Train and score one cell; failures (exceptions, divergence) come back as a failed CellResult. With
+    `save_models`, the trained model is saved there as FAMILY_TASK_SEED.pt (`kae_zoo.load` reads it)."""
     device = resolve_device(device) if isinstance(device, str) else device
     family = get_family(family_name)
     config = family.make_config(preset, task_name, overrides)
@@ -171,6 +177,8 @@ def run_cell(
                 report = train(model, train_batch, val_batch, config, seed, progress, description, tracker, every,
                                acceleration)
             scores = score(model, task_data, report, seed, evaluation, tracker, acceleration)
+        if save_models:
+            save(model, Path(save_models) / f"{family_name}_{task_name}_{seed}.pt", task_name, seed)
     except Exception as error:  # one broken cell must not stop the matrix: record why and go on
         logger.warning("cell %s/%s/%d failed: %s", family_name, task_name, seed, error)
         result.status, result.error = "failed", f"{type(error).__name__}: {error}"
@@ -282,4 +290,4 @@ def _run_cells_locally(spec: RunSpec, cells: Sequence[tuple[str, str, int]], dev
             yield CellResult(family_name, task_name, seed, status="failed", error=task_errors[key])
         else:
             yield run_cell(family_name, task_name, seed, spec.preset, device, spec.overrides.get(family_name),
-                           task_cache[key], progress, acceleration=spec.acceleration)
+                           task_cache[key], progress, acceleration=spec.acceleration, save_models=spec.save_models)

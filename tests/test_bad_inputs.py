@@ -29,6 +29,7 @@ BAD_INPUTS = [
     (RUN + ["--out", "{dir}/junk.nc"], None, "pass overwrite"),
     (["run", "--task", "yinyang", "--out", "{ref}"], None, "needs --family and --task"),
     (RUN + ["--out", "{ref}", "--seed", "1.5"], None, "--seed '1.5'"),
+    (RUN + ["--out", "{ref}", "--save-models", "{ref}"], None, "give a folder for the checkpoints"),
     # run: matrix files
     (["run", "--matrix", "{dir}/missing.toml", "--out", "{ref}"], None, "missing.toml"),
     (["run", "--matrix", "{dir}/m.toml", "--out", "{ref}"], "preset = smoke\n", "m.toml"),
