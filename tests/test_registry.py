@@ -66,6 +66,9 @@ def test_installed_plugin_is_discovered_and_runs(installed_plugin, tmp_path):
                           "yinyang", "--preset", "smoke", "--quiet", "--out", str(out))
     assert ran.returncode == 0, ran.stderr
     assert "toy_linear" in ran.stdout and out.exists()
+    checked = run_with_plugin(installed_plugin, "-c", "from kae_zoo.families import get_family\n"
+                              "from kae_zoo.testing import check_family\ncheck_family(get_family('toy_linear'))")
+    assert checked.returncode == 0, checked.stderr  # the README's example plugin passes the conformance check
 
 
 def test_plugin_is_absent_without_the_package():

@@ -1,0 +1,106 @@
+"""The conformance check every surrogate family must pass: `check_family(cls)`.
+
+Run it on a new variant (a plugin or a family in this repository) before benchmarking it; the built-in families run
+it in the test suite. It builds the family at its smoke preset on its `example_spec` with a seeded random batch and
+checks, in order: the class declarations, the encode -> advance -> decode shapes, the trajectory shape, a finite
+loss whose gradients reach every parameter, seeded determinism, the config's JSON round-trip at every preset, and
+the checkpoint round-trip. The first failure raises FamilyCheckError naming the check and what was wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import torch
+
+from .checkpoints import load, save
+from .config import PRESETS, TrainingConfig
+from .families import Surrogate
+
+N_SAMPLES = 16
+N_STEPS = 4
+
+
+class FamilyCheckError(AssertionError):
+    """A family broke one of the interface's rules."""
+
+
+def _require(condition: bool, check: str, detail: str) -> None:
+    if not condition:
+        raise FamilyCheckError(f"{check}: {detail}")
+
+
+def _model(family: type[Surrogate], seed: int) -> Surrogate:
+    torch.manual_seed(seed)
+    return family(family.make_config("smoke"), family.example_spec)
+
+
+def _batch(model: Surrogate) -> dict[str, torch.Tensor]:
+    """A seeded random batch in the model's state shape ("target" = "source" for autoencoders)."""
+    generator = torch.Generator().manual_seed(0)
+    shape = (N_SAMPLES, *model.spec.state_shape)
+    source = torch.randn(shape, generator=generator)
+    target = source if model.data_view == "autoencode" else torch.randn(shape, generator=generator)
+    labels = torch.randint(0, max(model.spec.n_classes, 1), (N_SAMPLES,), generator=generator)
+    return {"source": source, "target": target, "label": labels}
+
+
+def check_family(family: type[Surrogate]) -> None:
+    """Raise FamilyCheckError unless `family` (a Surrogate subclass) follows the interface (module docstring)."""
+    name = getattr(family, "__name__", repr(family))
+    _require(isinstance(family, type) and issubclass(family, Surrogate), "class",
+             f"{name} is not a subclass of kae_zoo.Surrogate")
+    _require(isinstance(getattr(family, "name", None), str), "class", f"{name} has no `name` (register it)")
+    _require(isinstance(family.config_class, type) and issubclass(family.config_class, TrainingConfig), "class",
+             f"{name}.config_class must subclass kae_zoo.config.TrainingConfig")
+    missing = sorted(set(PRESETS) - set(family.presets))
+    _require(not missing, "class", f"{name}.presets lacks {missing}")
+
+    model = _model(family, seed=0)
+    batch = _batch(model)
+    source, target = batch["source"], batch["target"]
+    with torch.no_grad():
+        latents = model.encode(source)
+        _require(latents.ndim == 2 and latents.shape[0] == N_SAMPLES, "shapes",
+                 f"encode gave {tuple(latents.shape)}; expected (batch={N_SAMPLES}, latent_dim)")
+        advanced = model.advance(latents)
+        _require(advanced.shape == latents.shape, "shapes",
+                 f"advance changed the latent shape {tuple(latents.shape)} to {tuple(advanced.shape)}")
+        predicted = model(source)
+        _require(predicted.shape == target.shape, "shapes",
+                 f"forward gave {tuple(predicted.shape)}; the target states are {tuple(target.shape)}")
+        path = model.trajectory(source, N_STEPS)
+        _require(path.shape == (N_STEPS + 1, *source.shape), "trajectory",
+                 f"trajectory(x, {N_STEPS}) gave {tuple(path.shape)}; expected {(N_STEPS + 1, *source.shape)}")
+        _require(len(model.trajectory_times(N_STEPS)) == N_STEPS + 1, "trajectory",
+                 f"trajectory_times({N_STEPS}) must give {N_STEPS + 1} times")
+
+    terms = model.loss(batch)
+    _require(isinstance(terms, dict) and "total" in terms, "loss", "loss(batch) must return a dict with 'total'")
+    total = terms["total"]
+    _require(total.ndim == 0 and bool(torch.isfinite(total)), "loss", f"'total' must be a finite scalar, got {total}")
+    total.backward()
+    for parameter_name, parameter in model.named_parameters():
+        _require(parameter.grad is not None and bool(parameter.grad.abs().sum() > 0), "gradients",
+                 f"parameter {parameter_name} gets no (or a zero) gradient from the loss")
+
+    again, other = _model(family, seed=0), _model(family, seed=1)
+    _require(torch.equal(again.loss(batch)["total"], model.loss(batch)["total"]), "determinism",
+             "two models built with the same seed give different losses")
+    with torch.no_grad():
+        _require(not torch.equal(other(source), again(source)), "determinism",
+                 "models built with different seeds give the same forward pass (is initialisation seeded?)")
+
+    for preset in PRESETS:
+        config = family.make_config(preset)
+        _require(family.config_class.from_dict(json.loads(config.to_json())) == config, "config",
+                 f"the {preset} config does not survive its JSON round-trip")
+
+    model.eval()
+    with tempfile.TemporaryDirectory() as folder:
+        loaded = load(save(model, Path(folder) / "model.pt"))
+    with torch.no_grad():
+        _require(torch.equal(loaded(source), model(source)), "checkpoint",
+                 "a saved and loaded model predicts differently from the original")
