@@ -120,17 +120,17 @@ def to_dataset(cells: list[CellResult], run_config: dict[str, Any], device: str)
                 values[cell_index(cell)] = cell.scalars[name]
         data_vars[name] = xr.DataArray(values, dims=CELL_DIMS, attrs=_metric_attrs(name))
 
-    for name in _ordered_union(name for cell in cells for name in cell.curves):
-        curves = [(cell, cell.curves[name]) for cell in cells if name in cell.curves]
+    curves_by_name = {name: [(cell, cell.curves[name]) for cell in cells if name in cell.curves]
+                      for name in _ordered_union(name for cell in cells for name in cell.curves)}
+    for name, curves in curves_by_name.items():  # first every curve dim's coordinates: curves may share a dim
         dims = curves[0][1][0]
         if any(curve[0] != dims for _, curve in curves):
             raise ValueError(f"curve {name!r} has different dims in different cells")
         for dim in dims:
-            union = _ordered_union(value for _, curve in curves for value in curve[1][dim])
-            if dim in coords and coords[dim] != union:
-                coords[dim] = _ordered_union([*coords[dim], *union])
-            else:
-                coords[dim] = union
+            coords[dim] = _ordered_union([*coords.get(dim, []), *(value for _, curve in curves
+                                                                    for value in curve[1][dim])])
+    for name, curves in curves_by_name.items():
+        dims = curves[0][1][0]
         values = np.full(shape + tuple(len(coords[dim]) for dim in dims), np.nan)
         for cell, (_, curve_coords, curve_values) in curves:
             position = np.ix_(*[[coords[dim].index(value) for value in curve_coords[dim]] for dim in dims])

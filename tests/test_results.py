@@ -222,3 +222,16 @@ def test_cells_from_dataset_inverts_to_dataset():
     rebuilt = to_dataset(again, {}, "cpu")
     for name in dataset.data_vars:
         assert rebuilt[name].equals(dataset[name]), name
+
+
+def test_curves_sharing_a_dim_with_different_coordinates():
+    # betti on steps 0..1, betti_time on steps 0..2 (same dim "step"): both padded to the union with NaN.
+    from kae_zoo.results import to_dataset
+
+    cells = [CellResult("koopman", "yinyang", 0, curves={
+        "betti": (("step", "homology_dim"), {"step": [0, 1], "homology_dim": [0, 1]}, np.ones((2, 2))),
+        "betti_time": (("step",), {"step": [0, 1, 2]}, np.arange(3.0))})]
+    dataset = to_dataset(cells, {}, "cpu")
+    assert dataset["step"].values.tolist() == [0, 1, 2]
+    assert np.isnan(dataset["betti"].values[0, 0, 0, 2]).all() and dataset["betti_time"].values[0, 0, 0].tolist() == [
+        0.0, 1.0, 2.0]
