@@ -37,13 +37,13 @@ def _model(family: type[Surrogate], seed: int) -> Surrogate:
     return family(family.make_config("smoke"), family.example_spec)
 
 
-def _batch(model: Surrogate) -> dict[str, torch.Tensor]:
-    """A seeded random batch in the model's state shape ("target" = "source" for autoencoders)."""
-    generator = torch.Generator().manual_seed(0)
-    shape = (N_SAMPLES, *model.spec.state_shape)
+def random_batch(model: Surrogate, n_samples: int = N_SAMPLES, seed: int = 0) -> dict[str, torch.Tensor]:
+    """A seeded random batch in the model's state shape ("target" = "source" for autoencoders), with labels."""
+    generator = torch.Generator().manual_seed(seed)
+    shape = (n_samples, *model.spec.state_shape)
     source = torch.randn(shape, generator=generator)
     target = source if model.data_view == "autoencode" else torch.randn(shape, generator=generator)
-    labels = torch.randint(0, max(model.spec.n_classes, 1), (N_SAMPLES,), generator=generator)
+    labels = torch.randint(0, max(model.spec.n_classes, 1), (n_samples,), generator=generator)
     return {"source": source, "target": target, "label": labels}
 
 
@@ -59,7 +59,7 @@ def check_family(family: type[Surrogate]) -> None:
     _require(not missing, "class", f"{name}.presets lacks {missing}")
 
     model = _model(family, seed=0)
-    batch = _batch(model)
+    batch = random_batch(model)
     source, target = batch["source"], batch["target"]
     with torch.no_grad():
         latents = model.encode(source)
