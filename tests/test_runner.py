@@ -134,3 +134,32 @@ def test_bad_executor_settings(executor, workers, scheduler, message):
 
     with pytest.raises(ValueError, match=message):
         check_executor(executor, workers, scheduler)
+
+
+def test_kill_9_during_a_cli_run_then_the_same_command_again(tmp_path):
+    """A real `kill -9` of `kae-zoo run` after its first finished cell: the file on disk is always readable, and
+    the same command again keeps that cell, runs the rest, and ends with an uninterrupted run's scores."""
+    import subprocess
+    import sys
+    import time
+
+    matrix = tmp_path / "m.toml"
+    matrix.write_text('preset = "smoke"\nseeds = [0, 1, 2]\n[[cells]]\nfamilies = ["sae"]\ntasks = ["sparse_vec"]\n'
+                      '[overrides.sae]\nn_epochs = 60\n')
+    command = [sys.executable, "-m", "kae_zoo.cli", "run", "--matrix", str(matrix), "--device", "cpu", "--quiet"]
+    subprocess.run([*command, "--out", str(tmp_path / "whole.nc")], check=True, capture_output=True, timeout=600)
+    out = tmp_path / "killed.nc"
+    run = subprocess.Popen([*command, "--out", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while run.poll() is None and not out.exists():
+            time.sleep(0.02)
+        run.kill()  # SIGKILL: no clean-up runs
+        run.wait()
+    finally:
+        run.kill()
+    partial = read_results(out)  # never a broken file: written atomically after every cell
+    finished = int((partial["status"] == "ok").sum())
+    assert 1 <= finished < 3, "the run ended before it could be killed; make its cells slower"
+    again = subprocess.run([*command, "--out", str(out)], capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr
+    same_scores(read_results(out), read_results(tmp_path / "whole.nc"))
