@@ -71,8 +71,9 @@ class SweepSpec:
                 check_axis_value(name, value, getattr(defaults, name))
             if not values or len(set(values)) != len(values):
                 raise ValueError(f"axis {name!r} must take at least one value, each once, got {list(values)}")
-        for point in self.points():  # every point's config resolves and validates
-            family.make_config(self.preset, self.task, {**self.overrides, **point})
+        for point in self.points():  # every point's config resolves, validates and fits the task's data
+            config = family.make_config(self.preset, self.task, {**self.overrides, **point})
+            family.check_config_for_data(config, getattr(get_task(self.task), "n_classes", 0))
 
     def points(self) -> list[dict[str, AxisValue]]:
         """Every combination of axis values, the last axis varying fastest."""

@@ -24,6 +24,7 @@ BAD_INPUTS = [
     (RUN + ["--out", "{ref}", "--set", "koopman.n_epochs=[1"], None, "n_epochs = '[1' (str) is not valid"),
     (RUN + ["--out", "{ref}", "--set", "koopman.hidden_dims=-3"], None, "hidden_dims"),
     (RUN + ["--out", "{ref}", "--set", "koopman.activation=swish"], None, "one of 'leaky_relu'"),
+    (RUN + ["--out", "{ref}", "--set", "koopman.unlearn_class=7"], None, "unlearn_class 7 is not a class of this task"),
     (RUN + ["--out", "{dir}"], None, "must be a .nc file"),
     (RUN + ["--out", "{dir}/r.csv"], None, "must be a .nc file"),
     (RUN + ["--out", "{dir}/junk.nc"], None, "pass overwrite"),
@@ -44,6 +45,8 @@ BAD_INPUTS = [
     (["sweep", "--family", "koopman,sae", "--task", "yinyang", "--axis", "koopman.n_epochs=1,2", "--out",
       "{dir}/s.nc"], None, "takes one --family"),
     (["sweep", "--named", "nope", "--out", "{dir}/s.nc"], None, "invalid choice: 'nope'"),
+    (SWEEP + ["--axis", "koopman.n_epochs=1,2", "--set", "koopman.unlearn_class=5", "--out", "{dir}/s.nc"], None,
+     "unlearn_class 5 is not a class"),
     # show, report, compare: result files
     (["show", "{dir}/missing.nc"], None, "missing.nc"),
     (["show", "{dir}/junk.nc"], None, "junk.nc"),

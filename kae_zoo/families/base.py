@@ -79,6 +79,11 @@ class Surrogate(nn.Module, ABC):
         """This family's config for a preset (and task), with optional field overrides."""
         return resolve_config(cls.config_class, cls.presets, cls.task_presets, preset, task, overrides)
 
+    @classmethod
+    def check_config_for_data(cls, config: TrainingConfig, n_classes: int) -> None:
+        """ValueError when `config` cannot run on data with `n_classes` classes (0: unlabelled). Called before a
+        run starts, so the mismatch is a usage error rather than a failed cell; the default accepts everything."""
+
     @abstractmethod
     def encode(self, x: Tensor) -> Tensor:
         """States (batch, *state_shape) -> latents (batch, latent_dim)."""

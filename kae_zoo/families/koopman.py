@@ -111,12 +111,17 @@ class KoopmanAE(Surrogate):
         },
     }
 
+    @classmethod
+    def check_config_for_data(cls, config: KoopmanConfig, n_classes: int) -> None:
+        """unlearn_class must be a class of the task (or -1 / None): checked before training, not after it when
+        the editing scores run."""
+        if config.unlearn_class is not None and n_classes and config.unlearn_class >= n_classes:
+            raise ValueError(f"unlearn_class {config.unlearn_class} is not a class of this task; valid: -1 (skip) "
+                             f"or 0 to {n_classes - 1}")
+
     def __init__(self, config: KoopmanConfig, spec: DataSpec) -> None:
         super().__init__(config, spec)
-        if config.unlearn_class is not None and spec.n_classes and config.unlearn_class >= spec.n_classes:
-            # fail before training, not after it when the editing scores run
-            raise ValueError(f"unlearn_class {config.unlearn_class} is not a class of this task; valid: -1 (skip) "
-                             f"or 0 to {spec.n_classes - 1}")
+        self.check_config_for_data(config, spec.n_classes)
         self.encoder = mlp(spec.state_dim, config.hidden_dims, config.observable_dim, config.activation)
         self.decoder = mlp(config.observable_dim, config.hidden_dims[::-1], spec.state_dim, config.activation)
         # Generator G of K = exp(G); zero at the start, so K = I.
