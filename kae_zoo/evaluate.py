@@ -11,6 +11,7 @@ an unlearned class and on the others, before and after editing its operator (`ka
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import torch
@@ -57,16 +58,14 @@ def speed_scores(model: Surrogate, batch: torch.Tensor, min_seconds: float, acce
     not change the arithmetic). mfu is NaN where the device's peak is not known (every CPU) or nothing is
     countable."""
 
-    def forward(states: torch.Tensor) -> torch.Tensor:
-        with acceleration.autocast(states.device):
-            return model(states)
+    def autocast(function: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[torch.Tensor], torch.Tensor]:
+        def run(states: torch.Tensor) -> torch.Tensor:
+            with acceleration.autocast(states.device):
+                return function(states)
+        return run
 
-    def eager_forward(states: torch.Tensor) -> torch.Tensor:
-        with acceleration.autocast(states.device):
-            return model.forward(states)
-
-    samples_per_second = throughput(*time_forward(forward, batch, min_seconds))
-    flops = forward_flops(eager_forward, batch)
+    samples_per_second = throughput(*time_forward(autocast(model), batch, min_seconds))
+    flops = forward_flops(autocast(model.forward), batch)  # model.forward: the uncompiled pass
     peak = device_peak_flops(batch.device, acceleration.precision)
     countable = np.isfinite(peak) and np.isfinite(flops)
     utilisation = model_flop_utilisation(flops, samples_per_second, peak) if countable else float("nan")

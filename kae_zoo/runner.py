@@ -128,8 +128,9 @@ class RunSpec:
                 raise ValueError(f"pair ({family!r}, {task!r}) names a family or task outside families "
                                  f"{list(self.families)} and tasks {list(self.tasks)}")
         for family, task in self.family_task_pairs():  # configs resolve (overrides are valid) for every pair
-            config = get_family(family).make_config(self.preset, task, self.overrides.get(family))
-            get_family(family).check_config_for_data(config, getattr(get_task(task), "n_classes", 0))
+            family_class = get_family(family)
+            config = family_class.make_config(self.preset, task, self.overrides.get(family))
+            family_class.check_config_for_data(config, getattr(get_task(task), "n_classes", 0))
 
     def family_task_pairs(self) -> list[tuple[str, str]]:
         """The (family, task) pairs this matrix runs, in order."""
