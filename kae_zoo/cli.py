@@ -28,6 +28,7 @@ from .report import write_report
 from .reproduce import REPRODUCTION_PRESETS, check_reproduce_settings, incomplete_experiments, run_reproduction
 from .results import ResultFileError, read_result_file, read_results
 from .runner import EXECUTORS, RunSpec, check_executor, run_matrix
+from .skeleton import write_family_skeleton
 from .summary import format_results
 from .sweep import NAMED_SWEEPS, SweepSpec, run_sweep, sweep_failed
 from .tasks import get_task, list_tasks
@@ -117,12 +118,16 @@ def build_parser() -> OneLineParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
 
     commands.add_parser("list", help="list families, tasks, metrics and presets")
+    new_family = commands.add_parser("new-family", help="write a working plugin package for a new surrogate family")
+    new_family.add_argument("name", help="the family's name (lower-case letters, digits, '_'; also its module name)")
+    new_family.add_argument("--out", default=None, help="folder to create (default: ./kae-zoo-NAME, with dashes)")
 
     run = commands.add_parser("run", help="train and score families x tasks x seeds, or a matrix file")
     run.add_argument("--matrix", help="a matrix file (TOML, e.g. benches/matrix/smoke.toml) instead of --family, "
                                       "--task, --seed, --preset and --set")
     run.add_argument("--family", action="append", help="family name(s); repeat or comma-separate")
-    run.add_argument("--task", action="append", help="task name(s); repeat or comma-separate")
+    run.add_argument("--task", action="append",
+                     help="task name(s), or file:PATH.npz for your own arrays; repeat or comma-separate")
     run.add_argument("--seed", action="append", default=None, help="seed(s); repeat or comma-separate (default 0)")
     run.add_argument("--preset", default=None, choices=PRESETS, help="default: default")
     run.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
@@ -204,6 +209,8 @@ def command_list() -> str:
     lines += [f"  {name:<16} {get_family(name).__doc__.strip().splitlines()[0]}" for name in list_families()]
     lines.append("tasks:")
     lines += [f"  {name:<16} {get_task(name).description}" for name in list_tasks()]
+    lines.append(f"  {'file:PATH.npz':<16} your own arrays: features (n, d), integer labels (n,), optional split "
+                 "(0/1/2 = train/val/test); see kae_zoo/tasks/array_file.py")
     lines.append("metrics:")
     for name in list_metrics():
         spec = get_metric(name)
@@ -345,6 +352,16 @@ def command_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_new_family(args: argparse.Namespace) -> int:
+    try:
+        folder = write_family_skeleton(args.name, args.out)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    print(f"wrote {folder}/: pyproject.toml, {args.name}.py, test_{args.name}.py\n"
+          f"next: cd {folder} && pip install -e . && python -m pytest -q && kae-zoo list")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
@@ -355,6 +372,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "show":
             print(format_results(read_result_file(args.file)))
             return 0
+        if args.command == "new-family":
+            return command_new_family(args)
         if args.command == "report":
             return command_report(args)
         if args.command == "sweep":

@@ -91,6 +91,16 @@ def _metric_attrs(name: str) -> dict[str, Any]:
             "split": spec.split}
 
 
+def storable(text: str) -> str:
+    """`text` as netCDF can store it: NUL characters and lone surrogates (which HDF5 strings and UTF-8 cannot hold)
+    become backslash escapes; everything else is kept exactly. An error message can hold either."""
+    return text.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _cell_string(value: Any) -> str:
+    return storable(json.dumps(value, sort_keys=True) if isinstance(value, dict) else str(value))
+
+
 def to_dataset(cells: list[CellResult], run_config: dict[str, Any], device: str) -> xr.Dataset:
     """Build the result Dataset of `cells`; cells absent from the cross product are NaN / "missing"."""
     if not cells:
@@ -109,8 +119,7 @@ def to_dataset(cells: list[CellResult], run_config: dict[str, Any], device: str)
     for name in CELL_STRINGS:
         values = np.full(shape, "missing" if name == "status" else "", dtype=object)
         for cell in cells:
-            value = getattr(cell, name)
-            values[cell_index(cell)] = json.dumps(value, sort_keys=True) if isinstance(value, dict) else str(value)
+            values[cell_index(cell)] = _cell_string(getattr(cell, name))
         data_vars[name] = xr.DataArray(values, dims=CELL_DIMS)
 
     for name in _ordered_union(name for cell in cells for name in cell.scalars):
@@ -185,8 +194,7 @@ def sweep_to_dataset(points: Sequence[SweepPoint], axes: Mapping[str, Sequence[A
     for name in CELL_STRINGS:
         strings = np.full(shape, "missing" if name == "status" else "", dtype=object)
         for position, (_, cell) in zip(positions, points):
-            value = getattr(cell, name)
-            strings[position] = json.dumps(value, sort_keys=True) if isinstance(value, dict) else str(value)
+            strings[position] = _cell_string(getattr(cell, name))
         data_vars[name] = xr.DataArray(strings, dims=dims)
     for name in _ordered_union(name for _, cell in points for name in cell.scalars):
         values = np.full(shape, np.nan)
@@ -346,7 +354,7 @@ def write_reproduction(path: str | Path, rows: Sequence[Mapping[str, Any]], conf
         raise ValueError(f"reproduction file {str(path)!r} must end in .nc")
     if not rows:
         raise ValueError("no claims to write")
-    data_vars = {name: ("claim", np.array([str(row[name]) for row in rows], dtype=object))
+    data_vars = {name: ("claim", np.array([storable(str(row[name])) for row in rows], dtype=object))
                  for name in REPRODUCTION_STRINGS}
     data_vars.update({name: ("claim", np.array([float(row[name]) for row in rows])) for name in REPRODUCTION_NUMBERS})
     attrs = {**_provenance(config, device), "kind": REPRODUCTION_KIND, "preset": str(config.get("preset", ""))}

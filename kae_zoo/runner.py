@@ -28,9 +28,9 @@ from .checkpoints import save
 from .config import PRESETS
 from .evaluate import EvaluationConfig, score
 from .evaluate_sparse import recovery_tracker
-from .families import get_family
+from .families import Surrogate, get_family
 from .results import CellResult, ResultFileError, cells_from_dataset, read_results, write_results
-from .tasks import get_task
+from .tasks import Task, get_task
 from .tasks.base import TaskData
 from .training import train
 
@@ -88,6 +88,14 @@ def check_run_settings(seeds: Sequence[int], preset: str, device: str, threads: 
     resolve_device(device)
 
 
+def check_pair(family: str, family_class: type[Surrogate], task_class: type[Task]) -> None:
+    """ValueError unless the task offers the data view the family trains on (checked before anything runs)."""
+    if family_class.data_view not in task_class.views:
+        raise ValueError(f"family {family!r} trains on the {family_class.data_view!r} view, which task "
+                         f"{task_class.name!r} does not offer (it offers {', '.join(task_class.views)}); run other "
+                         "tasks, or list the (family, task) pairs in a matrix file")
+
+
 @dataclass(frozen=True)
 class RunSpec:
     """A benchmark matrix at one preset: every (family, task) pair x seeds; the pairs are families x tasks, or the
@@ -127,10 +135,11 @@ class RunSpec:
             if family not in self.families or task not in self.tasks:
                 raise ValueError(f"pair ({family!r}, {task!r}) names a family or task outside families "
                                  f"{list(self.families)} and tasks {list(self.tasks)}")
-        for family, task in self.family_task_pairs():  # configs resolve (overrides are valid) for every pair
-            family_class = get_family(family)
+        for family, task in self.family_task_pairs():  # the task has the family's view; configs resolve and fit
+            family_class, task_class = get_family(family), get_task(task)
+            check_pair(family, family_class, task_class)
             config = family_class.make_config(self.preset, task, self.overrides.get(family))
-            family_class.check_config_for_data(config, getattr(get_task(task), "n_classes", 0))
+            family_class.check_config_for_data(config, getattr(task_class, "n_classes", 0))
 
     def family_task_pairs(self) -> list[tuple[str, str]]:
         """The (family, task) pairs this matrix runs, in order."""

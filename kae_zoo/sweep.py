@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 from .atomic import exclusive_output
 from .families import get_family
 from .results import CellResult, SweepPoint, sweep_to_dataset, write_sweep
-from .runner import check_run_settings, resolve_device, run_cell, seed_everything, torch_threads
+from .runner import check_pair, check_run_settings, resolve_device, run_cell, seed_everything, torch_threads
 from .tasks import get_task
 from .tasks.base import TaskData
 
@@ -54,8 +54,8 @@ class SweepSpec:
 
     def validate(self) -> None:
         """Fail on the first unknown name or bad value, before any point is run."""
-        family = get_family(self.family)
-        get_task(self.task)
+        family, task = get_family(self.family), get_task(self.task)
+        check_pair(self.family, family, task)
         check_run_settings(self.seeds, self.preset, self.device, self.threads)
         if not self.axes:
             raise ValueError("a sweep needs at least one axis (FIELD=VALUE,VALUE,...)")
@@ -73,7 +73,7 @@ class SweepSpec:
                 raise ValueError(f"axis {name!r} must take at least one value, each once, got {list(values)}")
         for point in self.points():  # every point's config resolves, validates and fits the task's data
             config = family.make_config(self.preset, self.task, {**self.overrides, **point})
-            family.check_config_for_data(config, getattr(get_task(self.task), "n_classes", 0))
+            family.check_config_for_data(config, getattr(task, "n_classes", 0))
 
     def points(self) -> list[dict[str, AxisValue]]:
         """Every combination of axis values, the last axis varying fastest."""

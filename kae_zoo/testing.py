@@ -1,10 +1,12 @@
 """The conformance check every surrogate family must pass: `check_family(cls)`.
 
 Run it on a new variant (a plugin or a family in this repository) before benchmarking it; the built-in families run
-it in the test suite. It builds the family at its smoke preset on its `example_spec` with a seeded random batch and
-checks, in order: the class declarations, the encode -> advance -> decode shapes, the trajectory shape, a finite
-loss whose gradients reach every parameter, seeded determinism, the config's JSON round-trip at every preset, and
-the checkpoint round-trip. The first failure raises FamilyCheckError naming the check and what was wrong.
+it in the test suite. It builds the family at its smoke preset (plus optional config overrides) on its
+`example_spec` with a seeded random batch and checks, in order: the class declarations, the encode -> advance ->
+decode shapes, the trajectory shape, that a fresh model reports no divergence (`divergence_reason()` is None), a
+finite loss whose gradients reach every parameter, seeded determinism, the config's JSON round-trip at every
+preset, and the checkpoint round-trip. The first failure raises FamilyCheckError naming the check and what was
+wrong.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import json
 import tempfile
 from pathlib import Path
+from typing import Any, Mapping
 
 import torch
 
@@ -32,9 +35,9 @@ def _require(condition: bool, check: str, detail: str) -> None:
         raise FamilyCheckError(f"{check}: {detail}")
 
 
-def _model(family: type[Surrogate], seed: int) -> Surrogate:
+def _model(family: type[Surrogate], seed: int, overrides: Mapping[str, Any] | None) -> Surrogate:
     torch.manual_seed(seed)
-    return family(family.make_config("smoke"), family.example_spec)
+    return family(family.make_config("smoke", overrides=overrides), family.example_spec)
 
 
 def random_batch(model: Surrogate, n_samples: int = N_SAMPLES, seed: int = 0) -> dict[str, torch.Tensor]:
@@ -47,8 +50,11 @@ def random_batch(model: Surrogate, n_samples: int = N_SAMPLES, seed: int = 0) ->
     return {"source": source, "target": target, "label": labels}
 
 
-def check_family(family: type[Surrogate]) -> None:
-    """Raise FamilyCheckError unless `family` (a Surrogate subclass) follows the interface (module docstring)."""
+def check_family(family: type[Surrogate], overrides: Mapping[str, Any] | None = None) -> None:
+    """Raise FamilyCheckError unless `family` (a Surrogate subclass) follows the interface (module docstring).
+
+    `overrides` (config field -> value, as `--set` gives them) checks the family at other settings than its smoke
+    preset's, e.g. each variant a config field switches between."""
     name = getattr(family, "__name__", repr(family))
     _require(isinstance(family, type) and issubclass(family, Surrogate), "class",
              f"{name} is not a subclass of kae_zoo.Surrogate")
@@ -58,7 +64,7 @@ def check_family(family: type[Surrogate]) -> None:
     missing = sorted(set(PRESETS) - set(family.presets))
     _require(not missing, "class", f"{name}.presets lacks {missing}")
 
-    model = _model(family, seed=0)
+    model = _model(family, 0, overrides)
     batch = random_batch(model)
     source, target = batch["source"], batch["target"]
     with torch.no_grad():
@@ -76,6 +82,8 @@ def check_family(family: type[Surrogate]) -> None:
                  f"trajectory(x, {N_STEPS}) gave {tuple(path.shape)}; expected {(N_STEPS + 1, *source.shape)}")
         _require(len(model.trajectory_times(N_STEPS)) == N_STEPS + 1, "trajectory",
                  f"trajectory_times({N_STEPS}) must give {N_STEPS + 1} times")
+        reason = model.divergence_reason()
+        _require(reason is None, "divergence", f"a freshly built model reports divergence: {reason!r}")
 
     terms = model.loss(batch)
     _require(isinstance(terms, dict) and "total" in terms, "loss", "loss(batch) must return a dict with 'total'")
@@ -86,7 +94,7 @@ def check_family(family: type[Surrogate]) -> None:
         _require(parameter.grad is not None and bool(parameter.grad.abs().sum() > 0), "gradients",
                  f"parameter {parameter_name} gets no (or a zero) gradient from the loss")
 
-    again, other = _model(family, seed=0), _model(family, seed=1)
+    again, other = _model(family, 0, overrides), _model(family, 1, overrides)
     _require(torch.equal(again.loss(batch)["total"], model.loss(batch)["total"]), "determinism",
              "two models built with the same seed give different losses")
     with torch.no_grad():
@@ -94,7 +102,7 @@ def check_family(family: type[Surrogate]) -> None:
                  "models built with different seeds give the same forward pass (is initialisation seeded?)")
 
     for preset in PRESETS:
-        config = family.make_config(preset)
+        config = family.make_config(preset, overrides=overrides)
         _require(family.config_class.from_dict(json.loads(config.to_json())) == config, "config",
                  f"the {preset} config does not survive its JSON round-trip")
 

@@ -2,7 +2,8 @@
 
 AdamW with a constant, cosine or triangular-cyclic learning rate; the validation loss is checked every
 `eval_every_epochs` and the best weights are restored at the end (early stopping when patience runs out); a
-non-finite loss term stops training with `DivergenceError`, which the runner records as a failed cell. An
+non-finite loss term, or a model whose `divergence_reason()` objects (e.g. a Koopman operator whose norm explodes),
+stops training with `DivergenceError`, which the runner records as a failed cell. An
 optional `on_step(step, model)` callback watches training (e.g. a score along the way) without changing it.
 """
 
@@ -30,7 +31,7 @@ StepCallback = Callable[[int, Surrogate], None]
 
 
 class DivergenceError(RuntimeError):
-    """Training produced a NaN or infinite loss; the message says which term, where."""
+    """Training produced a NaN or infinite loss, or the model diverged otherwise; the message says what, where."""
 
 
 @dataclass
@@ -167,6 +168,9 @@ def train(
         val_loss = evaluate_loss(model, val_batch, config.batch_size)
         if not math.isfinite(val_loss):
             raise DivergenceError(f"validation loss became {val_loss} at epoch {epoch}")
+        reason = model.divergence_reason()
+        if reason is not None:
+            raise DivergenceError(f"{reason} at epoch {epoch}")
         val_history.append(val_loss)
         bar.set_postfix(train=f"{terms['total'].item():.4g}", val=f"{val_loss:.4g}")
         if val_loss < best_val:

@@ -19,6 +19,20 @@ def test_every_family_passes_the_conformance_check(name):
     check_family(get_family(name))  # shapes, trajectory, gradients, determinism, config and checkpoint round-trips
 
 
+# the variants a config field switches between, beyond each family's smoke preset
+VARIANTS = [("sae", {"encoder": "relu"}), ("sae", {"encoder": "topk"}), ("lifted_sae", {"lifting": "orthogonal"}),
+            ("sae_fno", {"modes": "all"}), ("sae_cnn", {"solver": "fista", "code_gradient": "detached"}),
+            ("attractor", {"architecture": "conv"}), ("koopman", {"activation": "tanh", "hidden_dims": [5, 7]}),
+            ("sklearn_dict", {"solver": "lars"})]
+
+
+@pytest.mark.parametrize(("name", "overrides"), VARIANTS, ids=[f"{name}-{'-'.join(map(str, overrides.values()))}"
+                                                               for name, overrides in VARIANTS])
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_every_variant_passes_the_conformance_check(name, overrides):
+    check_family(get_family(name), overrides)
+
+
 class WrongShape(KoopmanAE):
     """Decodes one state too few: forward's shape no longer matches the targets."""
 

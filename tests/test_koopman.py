@@ -23,6 +23,17 @@ def test_operator_starts_at_identity():
     assert torch.allclose(model.advance(latents), latents)
 
 
+def test_divergence_reason_names_an_operator_norm_beyond_the_limit():
+    model = tiny_model("koopman", max_operator_norm=10.0)
+    assert model.divergence_reason() is None  # K = I: norm 1
+    with torch.no_grad():
+        model.generator.copy_(torch.diag(torch.full((model.config.observable_dim,), 3.0)))  # K = e^3 I
+    assert model.divergence_reason() == "operator norm ||K||_2 = 20.09 exceeds max_operator_norm 10"
+    with torch.no_grad():
+        model.generator.fill_(float("inf"))
+    assert model.divergence_reason() == "operator norm ||K||_2 = inf exceeds max_operator_norm 10"
+
+
 def test_substep_power_equals_matrix_exponential():
     model = model_with_random_generator(n_substeps=10)
     generator = model.generator.detach()

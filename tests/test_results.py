@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from kae_zoo.metrics import get_metric
 from kae_zoo.results import (CellResult, ResultFileError, is_sweep, read_result_file, read_results, read_sweep,
-                             write_results, write_sweep)
+                             storable, write_results, write_sweep)
 
 
 def cells() -> list[CellResult]:
@@ -235,3 +235,14 @@ def test_curves_sharing_a_dim_with_different_coordinates():
     assert dataset["step"].values.tolist() == [0, 1, 2]
     assert np.isnan(dataset["betti"].values[0, 0, 0, 2]).all() and dataset["betti_time"].values[0, 0, 0].tolist() == [
         0.0, 1.0, 2.0]
+
+
+def test_error_text_netcdf_cannot_hold_is_stored_escaped(tmp_path):
+    """A cell's error may quote anything (a NUL byte, a lone surrogate from a decoded path); the file must still be
+    written, with those characters as backslash escapes and every other character kept."""
+    assert storable("a\x00b") == "a\\x00b"
+    assert storable("x\ud800y") == "x\\ud800y"
+    assert storable("accents é and ✓ stay") == "accents é and ✓ stay"
+    cells = [CellResult("koopman", "yinyang", 0, status="failed", error="ValueError: bad byte \x00 in x\ud800")]
+    write_results(tmp_path / "r.nc", cells, {}, "cpu")
+    assert read_results(tmp_path / "r.nc")["error"].item() == "ValueError: bad byte \\x00 in x\\ud800"

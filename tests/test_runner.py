@@ -1,6 +1,7 @@
 """The runner: thread count fixed per run and recorded, failures isolated per cell, killed runs resumed."""
 
 import dataclasses
+import re
 
 import numpy as np
 import pytest
@@ -57,6 +58,21 @@ def same_scores(first, second):
                 np.testing.assert_array_equal(a, b, err_msg=name)
             else:
                 assert (a == b).all(), name
+
+
+def test_an_exploding_operator_with_a_finite_loss_is_a_failed_cell_with_its_reason(tmp_path, capsys):
+    """lr 10 blows K up to ||K||_2 ~ 6e9 in the first epoch while every loss term is still finite: without the
+    operator-norm check this cell finished "ok" with a state error of 3e11."""
+    from kae_zoo.cli import main
+
+    out = tmp_path / "r.nc"
+    code = main(["run", "--family", "koopman", "--task", "yinyang", "--preset", "smoke", "--device", "cpu", "--quiet",
+                 "--set", "koopman.learning_rate=10", "--set", 'koopman.lr_schedule="constant"', "--out", str(out)])
+    assert code == 3
+    dataset = read_results(out)
+    assert str(dataset["status"].item()) == "failed"
+    assert re.fullmatch(r"DivergenceError: operator norm \|\|K\|\|_2 = \S+ exceeds max_operator_norm 1000 at epoch 1",
+                        str(dataset["error"].item()))
 
 
 def test_a_killed_run_resumes_and_ends_as_an_uninterrupted_run(tmp_path, monkeypatch):

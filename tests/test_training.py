@@ -52,6 +52,20 @@ def test_nan_loss_raises_divergence_error():
         train(model, batch, random_batch(model, seed=1), model.config, seed=0, progress=False)
 
 
+def test_a_model_that_reports_divergence_stops_training_at_the_validation_check():
+    model = tiny_model("koopman", n_epochs=4, eval_every_epochs=2)
+    checks = []
+
+    def reason():
+        checks.append(1)
+        return "operator exploded" if len(checks) == 2 else None
+
+    model.divergence_reason = reason
+    batch = random_batch(model)
+    with pytest.raises(DivergenceError, match="^operator exploded at epoch 4$"):
+        train(model, batch, random_batch(model, seed=1), model.config, seed=0, progress=False)
+
+
 def test_minibatches_cover_every_sample_once():
     batch = {"source": torch.arange(10.0)[:, None], "label": torch.arange(10)}
     chunks = iterate_minibatches(batch, 4, torch.Generator().manual_seed(0))

@@ -84,6 +84,12 @@ class Surrogate(nn.Module, ABC):
         """ValueError when `config` cannot run on data with `n_classes` classes (0: unlabelled). Called before a
         run starts, so the mismatch is a usage error rather than a failed cell; the default accepts everything."""
 
+    def divergence_reason(self) -> str | None:
+        """Why the model has diverged although its loss is still finite (e.g. an operator whose norm explodes), or
+        None. The trainer asks at every validation check and stops with DivergenceError, recorded as a failed cell;
+        the default never objects."""
+        return None
+
     @abstractmethod
     def encode(self, x: Tensor) -> Tensor:
         """States (batch, *state_shape) -> latents (batch, latent_dim)."""

@@ -46,6 +46,9 @@ class KoopmanConfig(TrainingConfig):
     # class the editing scores unlearn (kae_zoo.evaluate_koopman): None = 4 (the paper's MNIST class) when the task
     # has more than 4 classes, else the last class (Yin-Yang: the dot); -1 = no editing scores
     unlearn_class: int | None = None
+    # training fails (DivergenceError, a failed cell) when the spectral norm of K exceeds this; trained models
+    # have 1 to 5 (MNIST p = 800: 4.5), so 1e3 only catches an exploding operator
+    max_operator_norm: float = 1e3
 
     def __post_init__(self) -> None:
         # JSON and TOML give lists; keep the frozen config hashable and comparable.
@@ -60,6 +63,8 @@ class KoopmanConfig(TrainingConfig):
             )
         if self.unlearn_class is not None and self.unlearn_class < -1:
             raise ValueError(f"unlearn_class must be None, -1 (skip) or a class index >= 0, got {self.unlearn_class}")
+        if not self.max_operator_norm > 0:
+            raise ValueError(f"max_operator_norm must be > 0, got {self.max_operator_norm}")
         weights = (self.recon_weight, self.linear_weight, self.state_weight, self.isometry_weight)
         if min(weights) < 0:
             raise ValueError(f"loss weights must be >= 0, got {weights}")
@@ -155,6 +160,15 @@ class KoopmanAE(Surrogate):
         else:
             flow = torch.linalg.matrix_exp(t * self.generator)
         return flow + t * self.operator_edit
+
+    @torch.no_grad()
+    def divergence_reason(self) -> str | None:
+        """K's spectral norm when it is not finite or above `max_operator_norm` (the loss may still be finite)."""
+        operator = self.operator(1.0).double()
+        norm = float(torch.linalg.matrix_norm(operator, ord=2)) if torch.isfinite(operator).all() else math.inf
+        if norm <= self.config.max_operator_norm:
+            return None
+        return f"operator norm ||K||_2 = {norm:.4g} exceeds max_operator_norm {self.config.max_operator_norm:g}"
 
     def encode(self, x: Tensor) -> Tensor:
         return self.encoder(x.flatten(1))

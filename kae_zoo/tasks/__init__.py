@@ -1,7 +1,7 @@
 """The task registry and the built-in tasks.
 
 `register_task("name")` decorates a `Task` subclass; third-party packages add tasks through the entry-point
-group `kae_zoo.tasks`.
+group `kae_zoo.tasks`. `file:PATH.npz` names a task on the user's own arrays (`kae_zoo.tasks.array_file`).
 """
 
 from __future__ import annotations
@@ -37,10 +37,15 @@ def list_tasks() -> list[str]:
 
 
 def get_task(name: str) -> type[Task]:
-    """The task class called `name`; an unknown name raises an error listing the known tasks."""
+    """The task class called `name`, or of the user's data file for `file:PATH.npz` (checked now:
+    `DataFileError`); an unknown name raises an error listing the known tasks."""
+    if is_file_task(name):
+        return file_task(name)
     return TASKS.get(name)
 
 
 from . import digits, mnist, sparse_fn, sparse_vec, yinyang  # noqa: E402,F401  (built-ins register themselves)
+from .array_file import DataFileError, file_task, is_file_task  # noqa: E402
 
-__all__ = ["Task", "TaskData", "ClassificationTask", "register_task", "list_tasks", "get_task", "TASKS"]
+__all__ = ["DataFileError", "Task", "TaskData", "ClassificationTask", "register_task", "list_tasks", "get_task",
+           "TASKS"]

@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -147,7 +148,8 @@ def cached_base_network(
         "code_version": BASE_NETWORK_CODE_VERSION,
     }
     key = hashlib.sha256(json.dumps(key_source, sort_keys=True).encode()).hexdigest()[:16]
-    path = cache_dir() / f"base_{task_name}_{key}.pt"
+    safe_name = re.sub(r"[^A-Za-z0-9_-]+", "_", task_name)[-40:]  # a file task's name holds a path
+    path = cache_dir() / f"base_{safe_name}_{key}.pt"
     model = ResidualMLP(features.shape[1], n_classes, config.width, config.n_blocks)
     if path.exists():
         try:
