@@ -169,6 +169,7 @@ def build_parser() -> OneLineParser:
     sweep.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1, as for run)")
     sweep.add_argument("--out", required=True, help="sweep file to write (.nc)")
     sweep.add_argument("--quiet", action="store_true", help="no progress bars")
+    sweep.add_argument("--overwrite", action="store_true", help="run every point again, even those --out holds")
 
     reproduce = commands.add_parser("reproduce", help="run the experiment behind every published claim and write a "
                                                       "paper-vs-measured report (reproduction.md, reproduction.nc)")
@@ -210,7 +211,7 @@ def command_list() -> str:
     lines.append("tasks:")
     lines += [f"  {name:<16} {get_task(name).description}" for name in list_tasks()]
     lines.append(f"  {'file:PATH.npz':<16} your own arrays: features (n, d), integer labels (n,), optional split "
-                 "(0/1/2 = train/val/test); see kae_zoo/tasks/array_file.py")
+                 "(0/1/2 = train/val/test); README section 'Your own data'")
     lines.append("metrics:")
     for name in list_metrics():
         spec = get_metric(name)
@@ -310,8 +311,8 @@ def command_sweep(args: argparse.Namespace) -> int:
     except (ValueError, TypeError) as error:
         raise UsageError(str(error)) from None
     try:
-        dataset = run_sweep(spec, out=out, progress=not args.quiet)
-    except OutputLockedError as error:
+        dataset = run_sweep(spec, out=out, progress=not args.quiet, overwrite=args.overwrite)
+    except ValueError as error:  # --out is no sweep file, or another sweep holds it (points catch their own errors)
         raise UsageError(str(error)) from None
     print(format_results(read_result_file(out)))
     return EXIT_CELL_FAILED if sweep_failed(dataset) else 0

@@ -123,11 +123,11 @@ def reproduction_plan(preset: str, device: str = "auto") -> dict[str, Experiment
 
 
 def _run_experiment(spec: RunSpec | SweepSpec, path: Path, progress: bool, overwrite: bool) -> float:
-    """Run one experiment to its file (a run keeps the finished cells a killed earlier run left there, unless
-    `overwrite`); returns its wall time in seconds (a worker process's job)."""
+    """Run one experiment to its file (a run or sweep keeps the finished cells or points a killed earlier one left
+    there, unless `overwrite`); returns its wall time in seconds (a worker process's job)."""
     start = time.perf_counter()
     if isinstance(spec, SweepSpec):
-        run_sweep(spec, out=path, progress=progress)
+        run_sweep(spec, out=path, progress=progress, overwrite=overwrite)
     else:
         run_matrix(spec, out=path, progress=progress, overwrite=overwrite)
     return time.perf_counter() - start

@@ -345,6 +345,26 @@ def cells_from_dataset(dataset: xr.Dataset) -> list[CellResult]:
     return cells
 
 
+def points_from_sweep(dataset: xr.Dataset) -> list[SweepPoint]:
+    """The points of a sweep Dataset, the inverse of `sweep_to_dataset`: every (axis values, seed) that is not
+    "missing", with its scalars (NaN included) and strings, axis values as Python numbers or strings."""
+    axes, names = sweep_axes(dataset), metric_names(dataset)
+    family, task = str(dataset.attrs["family"]), str(dataset.attrs["task"])
+    points: list[SweepPoint] = []
+    for position in np.ndindex(*(dataset.sizes[dim] for dim in (*axes, "seed"))):
+        selected = dataset.isel(dict(zip((*axes, "seed"), position)))
+        if str(selected["status"].item()) == "missing":
+            continue
+        values = {axis: selected[axis].item() for axis in axes}
+        cell = CellResult(family, task, int(selected["seed"].item()), status=str(selected["status"].item()),
+                          error=str(selected["error"].item()),
+                          split_description=str(selected["split_description"].item()),
+                          family_config=json.loads(str(selected["family_config"].item()) or "{}"),
+                          scalars={name: float(selected[name].item()) for name in names})
+        points.append((values, cell))
+    return points
+
+
 def write_reproduction(path: str | Path, rows: Sequence[Mapping[str, Any]], config: dict[str, Any],
                        device: str) -> xr.Dataset:
     """Write the reproduction table (one row per claim: `key` plus REPRODUCTION_STRINGS and REPRODUCTION_NUMBERS)

@@ -39,8 +39,9 @@ MODULE = '''"""{name}: a kae-zoo surrogate family (written by `kae-zoo new-famil
 
 An MLP encoder lifts a state into `latent_dim` coordinates, a learned linear flow exp(t G) advances them, and an
 MLP decoder maps them back. `advance(z, t)` must accept any real t >= 0: t = 1 is the full step that `forward` and
-the scores use, and `trajectory` (Betti curves) visits t = 0, 1/n, ..., 1. For dynamics defined only at integer
-steps, override `trajectory_times(n_steps)` to return the times you support.
+the scores use, and `trajectory(x, n_steps)` (Betti curves) decodes the latents at `trajectory_times(n_steps)`,
+by default t = 0, 1/n_steps, ..., 1. Dynamics defined only at discrete steps override `trajectory_times` to
+return n_steps + 1 times they support (e.g. each snapped to the nearest k/K; repeats are allowed).
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ A sweep is the tool for "how does a score change with a hyperparameter": e.g. th
 memorization against bottleneck size and training-set size (`MEMORIZATION_SWEEP`, arXiv 2505.22785). Each point
 of axes x seeds is `runner.run_cell` with the point's values as config overrides (on top of the fixed
 `overrides`); a failed or diverged point is recorded as failed with its reason and the sweep goes on. The result
-file (written and read by `kae_zoo.results`) has one dim per axis plus `seed` and keeps the scalar scores only.
+file (written and read by `kae_zoo.results`) has one dim per axis plus `seed` and keeps the scalar scores only; it
+is rewritten after every point, and a rerun on it keeps the finished points (`finished_points`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import itertools
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +24,8 @@ from tqdm.auto import tqdm
 
 from .atomic import exclusive_output
 from .families import get_family
-from .results import CellResult, SweepPoint, sweep_to_dataset, write_sweep
+from .results import (CellResult, ResultFileError, SweepPoint, points_from_sweep, read_sweep, sweep_to_dataset,
+                      write_sweep)
 from .runner import check_pair, check_run_settings, resolve_device, run_cell, seed_everything, torch_threads
 from .tasks import get_task
 from .tasks.base import TaskData
@@ -112,24 +115,71 @@ MEMORIZATION_SWEEP = SweepSpec(
 NAMED_SWEEPS: dict[str, SweepSpec] = {"memorization": MEMORIZATION_SWEEP}
 
 
-def run_sweep(spec: SweepSpec, out: str | Path | None = None, progress: bool = True) -> xr.Dataset:
-    """Run every point of `spec` (a progress bar over points x seeds) and return the sweep Dataset, written to
-    `out` when given (locked while the sweep runs: a second sweep on the same file fails at once). Task data is
-    loaded once per seed and shared by the points."""
+RESUME_SETTINGS = ("family", "task", "preset", "device", "threads")  # a resumed sweep must match the file in these
+
+
+def finished_points(spec: SweepSpec, out: str | Path) -> dict[tuple[Any, ...], CellResult]:
+    """The points of the sweep file `out` that a sweep of `spec` may keep instead of running them again, keyed by
+    (axis values in spec order..., seed): finished ("ok"), with the same family, task, preset, device and threads,
+    a point and seed `spec` runs, and the family config `spec` gives that point (so extending an axis keeps the
+    points already run). No file: nothing to keep; a file that is not a sweep file raises ValueError."""
+    if not Path(out).exists():
+        return {}
+    try:
+        dataset = read_sweep(out)
+    except ResultFileError as error:
+        raise ValueError(f"{error}; pass overwrite (--overwrite) to replace it, or write elsewhere") from None
+    stored = json.loads(dataset.attrs["config"])
+    if any(stored.get(name) != getattr(spec, name) for name in RESUME_SETTINGS):
+        return {}
+    family = get_family(spec.family)
+    wanted = {_key(spec, point, seed): point for point in spec.points() for seed in spec.seeds}
+    kept = {}
+    for values, cell in points_from_sweep(dataset):
+        if cell.status != "ok" or set(values) != set(spec.axes):
+            continue
+        key = _key(spec, values, cell.seed)
+        if key not in wanted:
+            continue
+        config = family.make_config(spec.preset, spec.task, {**spec.overrides, **wanted[key]})
+        if json.loads(json.dumps(config.to_dict(), sort_keys=True)) == cell.family_config:
+            kept[key] = cell
+    return kept
+
+
+def _key(spec: SweepSpec, values: Mapping[str, Any], seed: int) -> tuple[Any, ...]:
+    return (*[values[name] for name in spec.axes], seed)
+
+
+def run_sweep(spec: SweepSpec, out: str | Path | None = None, progress: bool = True,
+              overwrite: bool = False) -> xr.Dataset:
+    """Run every point of `spec` (a progress bar over points x seeds) and return the sweep Dataset.
+
+    With `out`, the file is rewritten (atomically) after every finished point, so a killed sweep loses only the
+    point in flight, and a rerun on the same `out` keeps the finished points it may (`finished_points`) unless
+    `overwrite`; `out` is locked while the sweep runs (a second sweep on it fails at once). Task data is loaded
+    once per seed and shared by the points."""
     spec.validate()
     with exclusive_output(out) if out is not None else contextlib.nullcontext():
-        return _run_points(spec, out, progress)
+        return _run_points(spec, out, progress, overwrite)
 
 
-def _run_points(spec: SweepSpec, out: str | Path | None, progress: bool) -> xr.Dataset:
+def _run_points(spec: SweepSpec, out: str | Path | None, progress: bool, overwrite: bool) -> xr.Dataset:
     """run_sweep's work, inside the output's lock."""
     device = resolve_device(spec.device)
     view = get_family(spec.family).data_view
+    order = [(point, seed) for point in spec.points() for seed in spec.seeds]
+    finished = finished_points(spec, out) if out is not None and not overwrite else {}
     task_data: dict[int, TaskData | str] = {}  # seed -> data, or why it failed to load
-    points: list[SweepPoint] = []
-    runs = [(point, seed) for point in spec.points() for seed in spec.seeds]
+
+    def points_so_far() -> list[SweepPoint]:
+        return [(point, finished[_key(spec, point, seed)]) for point, seed in order
+                if _key(spec, point, seed) in finished]
+
+    todo = [(point, seed) for point, seed in order if _key(spec, point, seed) not in finished]
+    written: xr.Dataset | None = None
     with torch_threads(spec.threads):
-        for point, seed in tqdm(runs, desc="sweep points", disable=not progress):
+        for point, seed in tqdm(todo, desc="sweep points", disable=not progress):
             if seed not in task_data:
                 seed_everything(seed)
                 try:
@@ -144,11 +194,14 @@ def _run_points(spec: SweepSpec, out: str | Path | None, progress: bool) -> xr.D
                                 progress)
             if cell.status != "ok":
                 logger.warning("sweep point %s seed %d failed: %s", point, seed, cell.error)
-            points.append((point, cell))
-        # inside the block: the file records the thread count the points ran with
-        if out is not None:
-            return write_sweep(out, points, spec.axes, spec.to_dict(), str(device))
-        return sweep_to_dataset(points, spec.axes, spec.to_dict(), str(device))
+            finished[_key(spec, point, seed)] = cell
+            if out is not None:  # inside the block: the file records the thread count the points ran with
+                written = write_sweep(out, points_so_far(), spec.axes, spec.to_dict(), str(device))
+        if out is None:
+            return sweep_to_dataset(points_so_far(), spec.axes, spec.to_dict(), str(device))
+        if written is None:  # every point kept: still stamp the file with this sweep
+            written = write_sweep(out, points_so_far(), spec.axes, spec.to_dict(), str(device))
+        return written
 
 
 def sweep_failed(dataset: xr.Dataset) -> bool:

@@ -35,7 +35,8 @@ def _require(condition: bool, check: str, detail: str) -> None:
         raise FamilyCheckError(f"{check}: {detail}")
 
 
-def _model(family: type[Surrogate], seed: int, overrides: Mapping[str, Any] | None) -> Surrogate:
+def smoke_model(family: type[Surrogate], seed: int = 0, overrides: Mapping[str, Any] | None = None) -> Surrogate:
+    """The family at its smoke preset (plus `overrides`) on its `example_spec`, its weights drawn from `seed`."""
     torch.manual_seed(seed)
     return family(family.make_config("smoke", overrides=overrides), family.example_spec)
 
@@ -64,7 +65,7 @@ def check_family(family: type[Surrogate], overrides: Mapping[str, Any] | None = 
     missing = sorted(set(PRESETS) - set(family.presets))
     _require(not missing, "class", f"{name}.presets lacks {missing}")
 
-    model = _model(family, 0, overrides)
+    model = smoke_model(family, 0, overrides)
     batch = random_batch(model)
     source, target = batch["source"], batch["target"]
     with torch.no_grad():
@@ -77,11 +78,13 @@ def check_family(family: type[Surrogate], overrides: Mapping[str, Any] | None = 
         predicted = model(source)
         _require(predicted.shape == target.shape, "shapes",
                  f"forward gave {tuple(predicted.shape)}; the target states are {tuple(target.shape)}")
+        times = list(model.trajectory_times(N_STEPS))
+        _require(len(times) == N_STEPS + 1 and all(time >= 0 for time in times), "trajectory",
+                 f"trajectory_times({N_STEPS}) gave {len(times)} times {times}; it must give n_steps + 1 = "
+                 f"{N_STEPS + 1} latent times >= 0 (repeats allowed), one per state trajectory(x, {N_STEPS}) decodes")
         path = model.trajectory(source, N_STEPS)
         _require(path.shape == (N_STEPS + 1, *source.shape), "trajectory",
                  f"trajectory(x, {N_STEPS}) gave {tuple(path.shape)}; expected {(N_STEPS + 1, *source.shape)}")
-        _require(len(model.trajectory_times(N_STEPS)) == N_STEPS + 1, "trajectory",
-                 f"trajectory_times({N_STEPS}) must give {N_STEPS + 1} times")
         reason = model.divergence_reason()
         _require(reason is None, "divergence", f"a freshly built model reports divergence: {reason!r}")
 
@@ -94,7 +97,7 @@ def check_family(family: type[Surrogate], overrides: Mapping[str, Any] | None = 
         _require(parameter.grad is not None and bool(parameter.grad.abs().sum() > 0), "gradients",
                  f"parameter {parameter_name} gets no (or a zero) gradient from the loss")
 
-    again, other = _model(family, 0, overrides), _model(family, 1, overrides)
+    again, other = smoke_model(family, 0, overrides), smoke_model(family, 1, overrides)
     _require(torch.equal(again.loss(batch)["total"], model.loss(batch)["total"]), "determinism",
              "two models built with the same seed give different losses")
     with torch.no_grad():

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import torch
-
 from kae_zoo.families import Surrogate, get_family
-from kae_zoo.testing import random_batch  # noqa: F401  (re-exported for the tests: seeded batch of any family)
+from kae_zoo.testing import random_batch, smoke_model  # noqa: F401  (random_batch re-exported for the tests)
 
 
 def tiny_model(family_name: str, seed: int = 0, **overrides) -> Surrogate:
-    """A family's smoke-preset model on its example spec, seeded."""
-    family = get_family(family_name)
-    config = family.make_config("smoke", overrides=overrides or None)
-    torch.manual_seed(seed)
-    return family(config, family.example_spec)
+    """A family's smoke-preset model on its example spec, seeded (`kae_zoo.testing.smoke_model` by name)."""
+    return smoke_model(get_family(family_name), seed, overrides or None)

@@ -1,8 +1,5 @@
 """`kae-zoo compare`: regressions in each metric's direction, against hand-worked tolerances."""
 
-import numpy as np
-import pytest
-
 from kae_zoo.cli import main
 from kae_zoo.compare import compare_results, judge_change, regressions
 from kae_zoo.results import CellResult, read_results, write_results

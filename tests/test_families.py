@@ -47,6 +47,13 @@ class FrozenEncoder(KoopmanAE):
         return super().encode(x).detach()
 
 
+class StepTimes(KoopmanAE):
+    """Returns its own step times k/K instead of n_steps + 1 times: trajectory's length no longer matches."""
+
+    def trajectory_times(self, n_steps):
+        return [step / 7 for step in range(8)]
+
+
 class Unseeded(KoopmanAE):
     """Draws its decoder weights from a generator the seed does not reach."""
 
@@ -64,6 +71,7 @@ BUILT = []
 @pytest.mark.parametrize(("broken", "message"), [
     (WrongShape, "shapes: forward gave"),
     (FrozenEncoder, "gradients: parameter encoder"),
+    (StepTimes, r"trajectory: trajectory_times\(4\) gave 8 times .*; it must give n_steps \+ 1 = 5 latent times"),
     (Unseeded, "determinism: two models built with the same seed give different losses"),
     (torch.nn.Linear, "class: Linear is not a subclass of kae_zoo.Surrogate"),
 ])

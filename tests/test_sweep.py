@@ -1,6 +1,7 @@
 """Sweeps: spec validation, a tiny end-to-end sweep, a failed point that does not stop the sweep, the named
 memorization sweep, and the Spearman rank correlation by hand."""
 
+import dataclasses
 import json
 import math
 
@@ -11,7 +12,7 @@ from scipy.stats import spearmanr
 from kae_zoo.families import get_family
 from kae_zoo.metrics.correlation import spearman_correlation
 from kae_zoo.registry import UnknownNameError
-from kae_zoo.results import read_sweep
+from kae_zoo.results import CellResult, read_sweep, write_results
 from kae_zoo.runner import run_cell
 from kae_zoo.summary import format_results
 from kae_zoo.sweep import MEMORIZATION_SWEEP, NAMED_SWEEPS, SweepSpec, run_sweep
@@ -128,6 +129,50 @@ def test_a_failed_point_is_recorded_and_the_sweep_goes_on(tmp_path):
         str(dataset["error"].sel(n_train_samples=5000, seed=0).item())
     assert np.isnan(dataset["memorization"].sel(n_train_samples=5000, seed=0).item())
     assert "FAILED n_train_samples 5000, seed 0: ValueError: n_train_samples 5000" in format_results(dataset)
+
+
+def test_a_killed_sweep_resumes_keeping_its_finished_points(tiny_sweep, tmp_path, monkeypatch):
+    """The file is written after every point; a sweep killed after its second point, run again, runs only the
+    missing points and ends with the uninterrupted sweep's numbers; a run extending an axis keeps them all."""
+    swept, uninterrupted, _ = tiny_sweep
+    out, calls = tmp_path / "sweep.nc", []
+
+    def dying_run_cell(*args, **kwargs):
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # what a kill looks like from inside: the third point never finishes
+        calls.append(args[5])
+        return run_cell(*args, **kwargs)
+
+    monkeypatch.setattr("kae_zoo.sweep.run_cell", dying_run_cell)
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(swept, out=out, progress=False)
+    assert (read_sweep(out)["status"] == "ok").sum() == 2  # the two finished points are in the file
+
+    calls.clear()
+    monkeypatch.setattr("kae_zoo.sweep.run_cell", lambda *args, **kwargs: calls.append(args[5]) or
+                        run_cell(*args, **kwargs))
+    resumed = run_sweep(swept, out=out, progress=False)
+    assert len(calls) == 6  # 8 points, 2 kept
+    expected = read_sweep(uninterrupted)
+    for name in ("memorization", "memorization_reference", "attractor_count", "convergence_fraction", "state_error"):
+        np.testing.assert_array_equal(resumed[name].values, expected[name].values, err_msg=name)
+    assert (resumed["status"] == "ok").all()
+
+    calls.clear()
+    extended = dataclasses.replace(swept, axes={"latent_dim": (4, 8, 2), "n_train_samples": (100, 0)})
+    grown = run_sweep(extended, out=out, progress=False)
+    assert len(calls) == 4 and all(point["latent_dim"] == 2 for point in calls)  # only the new axis value ran
+    np.testing.assert_array_equal(grown["memorization"].sel(latent_dim=[4, 8]).values, expected["memorization"].values)
+
+    calls.clear()
+    run_sweep(dataclasses.replace(swept, threads=2), out=out, progress=False)  # another setting: nothing is kept
+    assert len(calls) == 8
+
+
+def test_a_sweep_refuses_to_resume_from_a_run_file(tmp_path):
+    write_results(tmp_path / "r.nc", [CellResult("koopman", "yinyang", 0, scalars={"accuracy": 0.9})], {}, "cpu")
+    with pytest.raises(ValueError, match="is not a kae-zoo sweep file.*; pass overwrite"):
+        run_sweep(spec(), out=tmp_path / "r.nc", progress=False)
 
 
 # --- Spearman -----------------------------------------------------------------------------------------------------

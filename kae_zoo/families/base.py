@@ -76,8 +76,12 @@ class Surrogate(nn.Module, ABC):
     def make_config(
         cls, preset: str = "default", task: str | None = None, overrides: Mapping[str, Any] | None = None
     ) -> TrainingConfig:
-        """This family's config for a preset (and task), with optional field overrides."""
-        return resolve_config(cls.config_class, cls.presets, cls.task_presets, preset, task, overrides)
+        """This family's config for a preset (and task), with optional field overrides; a bad value raises
+        ValueError naming the family (the config's own `validate()` messages do not)."""
+        try:
+            return resolve_config(cls.config_class, cls.presets, cls.task_presets, preset, task, overrides)
+        except ValueError as error:
+            raise ValueError(f"family {getattr(cls, 'name', cls.__name__)!r}: {error}") from None
 
     @classmethod
     def check_config_for_data(cls, config: TrainingConfig, n_classes: int) -> None:

@@ -127,8 +127,8 @@ def _check_labels(path: Path, labels: np.ndarray, n_samples: int) -> tuple[np.nd
         raise DataFileError(f"{where} hold a single class; a classification task needs at least 2 (labels 0..K-1)")
     absent = np.flatnonzero(counts == 0)
     if len(absent):
-        raise DataFileError(f"{where} skip class {absent[0]} (labels run 0..{n_classes - 1}); every class 0..K-1 "
-                            "needs samples: renumber the labels consecutively")
+        raise DataFileError(f"{where} have no sample of class {absent[0]}, though the largest label {n_classes - 1} "
+                            f"makes the classes 0..{n_classes - 1}; renumber the labels consecutively from 0")
     return labels.astype(np.int64), n_classes
 
 
