@@ -15,17 +15,18 @@ import random
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 import torch
+import xarray as xr
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from .acceleration import FP32, Acceleration
 from .atomic import exclusive_output
 from .checkpoints import save
-from .config import PRESETS
+from .config import PRESETS, TrainingConfig
 from .evaluate import EvaluationConfig, score
 from .evaluate_sparse import recovery_tracker
 from .families import Surrogate, get_family
@@ -208,12 +209,9 @@ def finished_cells(spec: RunSpec, out: str | Path) -> dict[tuple[str, str, int],
     cell.
 
     No file: nothing to keep. A file that is not a readable run file raises ValueError (pass overwrite)."""
-    if not Path(out).exists():
+    dataset = existing_output(out, read_results)
+    if dataset is None:
         return {}
-    try:
-        dataset = read_results(out)
-    except ResultFileError as error:
-        raise ValueError(f"{error}; pass overwrite (--overwrite) to replace it, or write elsewhere") from None
     stored = json.loads(dataset.attrs["config"])
     defaults = {field.name: field.default for field in dataclasses.fields(RunSpec)}
     if any(stored.get(name, defaults[name]) != getattr(spec, name) for name in RESUME_SETTINGS):
@@ -224,9 +222,25 @@ def finished_cells(spec: RunSpec, out: str | Path) -> dict[tuple[str, str, int],
         if cell.status != "ok" or key not in wanted:
             continue
         config = get_family(cell.family).make_config(spec.preset, cell.task, spec.overrides.get(cell.family))
-        if json.loads(json.dumps(config.to_dict(), sort_keys=True)) == cell.family_config:
+        if ran_with(cell, config):
             kept[key] = cell
     return kept
+
+
+def existing_output(out: str | Path, reader: Callable[[str | Path], xr.Dataset]) -> xr.Dataset | None:
+    """The result file `out` as `reader` reads it, for a resume; None when there is none. A file `reader` refuses
+    raises ValueError saying how to replace it."""
+    if not Path(out).exists():
+        return None
+    try:
+        return reader(out)
+    except ResultFileError as error:
+        raise ValueError(f"{error}; pass overwrite (--overwrite) to replace it, or write elsewhere") from None
+
+
+def ran_with(cell: CellResult, config: TrainingConfig) -> bool:
+    """Whether a stored cell was trained with `config` (its family_config as the result file keeps it)."""
+    return json.loads(json.dumps(config.to_dict(), sort_keys=True)) == cell.family_config
 
 
 EXECUTORS = ("local", "dask")

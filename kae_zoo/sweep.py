@@ -24,9 +24,9 @@ from tqdm.auto import tqdm
 
 from .atomic import exclusive_output
 from .families import get_family
-from .results import (CellResult, ResultFileError, SweepPoint, points_from_sweep, read_sweep, sweep_to_dataset,
-                      write_sweep)
-from .runner import check_pair, check_run_settings, resolve_device, run_cell, seed_everything, torch_threads
+from .results import CellResult, SweepPoint, points_from_sweep, read_sweep, sweep_to_dataset, write_sweep
+from .runner import (check_pair, check_run_settings, existing_output, ran_with, resolve_device, run_cell,
+                     seed_everything, torch_threads)
 from .tasks import get_task
 from .tasks.base import TaskData
 
@@ -123,12 +123,9 @@ def finished_points(spec: SweepSpec, out: str | Path) -> dict[tuple[Any, ...], C
     (axis values in spec order..., seed): finished ("ok"), with the same family, task, preset, device and threads,
     a point and seed `spec` runs, and the family config `spec` gives that point (so extending an axis keeps the
     points already run). No file: nothing to keep; a file that is not a sweep file raises ValueError."""
-    if not Path(out).exists():
+    dataset = existing_output(out, read_sweep)
+    if dataset is None:
         return {}
-    try:
-        dataset = read_sweep(out)
-    except ResultFileError as error:
-        raise ValueError(f"{error}; pass overwrite (--overwrite) to replace it, or write elsewhere") from None
     stored = json.loads(dataset.attrs["config"])
     if any(stored.get(name) != getattr(spec, name) for name in RESUME_SETTINGS):
         return {}
@@ -142,7 +139,7 @@ def finished_points(spec: SweepSpec, out: str | Path) -> dict[tuple[Any, ...], C
         if key not in wanted:
             continue
         config = family.make_config(spec.preset, spec.task, {**spec.overrides, **wanted[key]})
-        if json.loads(json.dumps(config.to_dict(), sort_keys=True)) == cell.family_config:
+        if ran_with(cell, config):
             kept[key] = cell
     return kept
 
