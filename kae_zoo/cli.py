@@ -232,10 +232,8 @@ def run_spec(args: argparse.Namespace) -> RunSpec:
         if given:
             raise UsageError(f"--matrix {args.matrix} fixes the whole matrix; drop {given[0]}")
         try:
-            spec = dataclasses.replace(load_matrix(args.matrix, args.device, args.threads), precision=args.precision,
-                                       compile=args.compile, save_models=args.save_models)
-            spec.validate()
-            return spec
+            return load_matrix(args.matrix, args.device, args.threads, precision=args.precision,
+                               compile=args.compile, save_models=args.save_models)
         except ValueError as error:
             raise UsageError(str(error)) from None
     if not args.family or not args.task:

@@ -45,8 +45,9 @@ def _names(value: Any, where: str) -> list[str]:
     return value
 
 
-def load_matrix(path: str | Path, device: str = "auto", threads: int = 1) -> RunSpec:
-    """The validated RunSpec of the matrix file at `path` (module docstring), to run on `device` with `threads`."""
+def load_matrix(path: str | Path, device: str = "auto", threads: int = 1, **settings: Any) -> RunSpec:
+    """The validated RunSpec of the matrix file at `path` (module docstring), to run on `device` with `threads`
+    and any other run settings a file does not hold (`settings`: precision, compile, save_models)."""
     path = Path(path)
     try:
         matrix = tomllib.loads(path.read_text())
@@ -84,7 +85,8 @@ def load_matrix(path: str | Path, device: str = "auto", threads: int = 1) -> Run
         raise ValueError(f"{where}: [overrides.{stray[0]}] names a family that no [[cells]] group runs; families: "
                          f"{', '.join(families)}")
     spec = RunSpec(tuple(families), tuple(dict.fromkeys(task for _, task in pairs)), tuple(seeds),
-                   preset=matrix["preset"], device=device, threads=threads, overrides=overrides, pairs=tuple(pairs))
+                   preset=matrix["preset"], device=device, threads=threads, overrides=overrides, pairs=tuple(pairs),
+                   **settings)
     try:
         spec.validate()
     except (ValueError, TypeError, KeyError) as error:

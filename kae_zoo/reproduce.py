@@ -31,12 +31,12 @@ from typing import Sequence
 import xarray as xr
 from tqdm.auto import tqdm
 
+from .atomic import exclusive_output
 from .claims import CLAIMS, Claim, get_claim, judge
 from .plots import plot_all, plot_sweep_figures
 from .report import write_reproduction_report
-from .atomic import exclusive_output
 from .results import ResultFileError, finished_config, is_sweep, read_result_file, write_reproduction
-from .runner import RunSpec, check_workers, resolve_device, run_matrix
+from .runner import RunSpec, check_workers, failure_reason, resolve_device, run_matrix
 from .sweep import MEMORIZATION_SWEEP, SweepSpec, run_sweep
 
 REPRODUCTION_PRESETS = ("smoke", "default", "paper")
@@ -151,7 +151,7 @@ def run_experiments(experiments: Sequence[Experiment], runs_dir: Path, workers: 
                 seconds[experiment.name] = _run_experiment(experiment.spec, runs_dir / f"{experiment.name}.nc",
                                                            progress, overwrite)
             except Exception as error:  # one broken experiment must not stop the others
-                errors[experiment.name] = f"{type(error).__name__}: {error}"
+                errors[experiment.name] = failure_reason(error)
         return seconds, errors
     # spawn: fresh interpreters, so no torch thread pool or lock state is inherited from this process
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
@@ -161,7 +161,7 @@ def run_experiments(experiments: Sequence[Experiment], runs_dir: Path, workers: 
             try:
                 seconds[futures[future]] = future.result()
             except Exception as error:
-                errors[futures[future]] = f"{type(error).__name__}: {error}"
+                errors[futures[future]] = failure_reason(error)
     return seconds, errors
 
 

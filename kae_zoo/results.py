@@ -315,6 +315,13 @@ def metric_names(dataset: xr.Dataset) -> list[str]:
     return [name for name, variable in dataset.data_vars.items() if "higher_is_better" in variable.attrs]
 
 
+def _stored_cell(selected: xr.Dataset, family: str, task: str, seed: int) -> CellResult:
+    """A CellResult with the strings (status, error, split description, family config) one stored cell holds."""
+    return CellResult(family, task, seed, status=str(selected["status"].item()), error=str(selected["error"].item()),
+                      split_description=str(selected["split_description"].item()),
+                      family_config=json.loads(str(selected["family_config"].item()) or "{}"))
+
+
 def cells_from_dataset(dataset: xr.Dataset) -> list[CellResult]:
     """The cells of a run Dataset, the inverse of `to_dataset`: every (family, task, seed) that is not "missing",
     with its scalars (NaN included), its curves (coordinates where the cell has no value dropped; a curve it lacks
@@ -327,10 +334,7 @@ def cells_from_dataset(dataset: xr.Dataset) -> list[CellResult]:
                 selected = dataset.sel(family=family, task=task, seed=seed)
                 if str(selected["status"].item()) == "missing":
                     continue
-                cell = CellResult(str(family), str(task), int(seed), status=str(selected["status"].item()),
-                                  error=str(selected["error"].item()),
-                                  split_description=str(selected["split_description"].item()),
-                                  family_config=json.loads(str(selected["family_config"].item()) or "{}"))
+                cell = _stored_cell(selected, str(family), str(task), int(seed))
                 for name in names:
                     values = selected[name]
                     if values.ndim == 0:  # NaN kept: writing the cells again gives the same Dataset
@@ -355,13 +359,9 @@ def points_from_sweep(dataset: xr.Dataset) -> list[SweepPoint]:
         selected = dataset.isel(dict(zip((*axes, "seed"), position)))
         if str(selected["status"].item()) == "missing":
             continue
-        values = {axis: selected[axis].item() for axis in axes}
-        cell = CellResult(family, task, int(selected["seed"].item()), status=str(selected["status"].item()),
-                          error=str(selected["error"].item()),
-                          split_description=str(selected["split_description"].item()),
-                          family_config=json.loads(str(selected["family_config"].item()) or "{}"),
-                          scalars={name: float(selected[name].item()) for name in names})
-        points.append((values, cell))
+        cell = _stored_cell(selected, family, task, int(selected["seed"].item()))
+        cell.scalars = {name: float(selected[name].item()) for name in names}
+        points.append(({axis: selected[axis].item() for axis in axes}, cell))
     return points
 
 

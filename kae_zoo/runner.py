@@ -193,7 +193,7 @@ def run_cell(
             save(model, Path(save_models) / f"{family_name}_{task_name}_{seed}.pt", task_name, seed)
     except Exception as error:  # one broken cell must not stop the matrix: record why and go on
         logger.warning("cell %s/%s/%d failed: %s", family_name, task_name, seed, error)
-        result.status, result.error = "failed", f"{type(error).__name__}: {error}"
+        result.status, result.error = "failed", failure_reason(error)
         return result
     result.scalars, result.curves = scores.scalars, scores.curves
     return result
@@ -300,19 +300,31 @@ def run_matrix(spec: RunSpec, out: str | Path | None = None, progress: bool = Tr
 def _run_cells_locally(spec: RunSpec, cells: Sequence[tuple[str, str, int]], device: torch.device,
                        progress: bool) -> Iterator[CellResult]:
     """Yield each cell's result in turn; task data is loaded once per (task, seed, view) and shared."""
-    task_cache: dict[tuple[str, int, str], TaskData] = {}
-    task_errors: dict[tuple[str, int, str], str] = {}
+    task_data: dict[tuple[str, int, str], TaskData | str] = {}
     for family_name, task_name, seed in tqdm(cells, desc="cells", disable=not progress):
         view = get_family(family_name).data_view
         key = (task_name, seed, view)
-        if key not in task_cache and key not in task_errors:
-            seed_everything(seed)
-            try:
-                task_cache[key] = get_task(task_name)().load(seed, spec.preset, view, device, progress)
-            except Exception as error:  # recorded in every cell that needs this task; the matrix goes on
-                task_errors[key] = f"{type(error).__name__}: {error}"
-        if key in task_errors:
-            yield CellResult(family_name, task_name, seed, status="failed", error=task_errors[key])
+        if key not in task_data:
+            task_data[key] = load_task_data(task_name, seed, spec.preset, view, device, progress)
+        data = task_data[key]
+        if isinstance(data, str):  # recorded in every cell that needs this task; the matrix goes on
+            yield CellResult(family_name, task_name, seed, status="failed", error=data)
         else:
             yield run_cell(family_name, task_name, seed, spec.preset, device, spec.overrides.get(family_name),
-                           task_cache[key], progress, acceleration=spec.acceleration, save_models=spec.save_models)
+                           data, progress, acceleration=spec.acceleration, save_models=spec.save_models)
+
+
+def failure_reason(error: BaseException) -> str:
+    """How a failure is recorded in a result file: the exception's type and message."""
+    return f"{type(error).__name__}: {error}"
+
+
+def load_task_data(task_name: str, seed: int, preset: str, view: str, device: torch.device,
+                   progress: bool) -> TaskData | str:
+    """The task's data for a seed, shared by the cells (or sweep points) that need it, seeded as `run_cell` seeds
+    its own load; the failure reason instead when it cannot be loaded."""
+    seed_everything(seed)
+    try:
+        return get_task(task_name)().load(seed, preset, view, device, progress)
+    except Exception as error:  # every cell that needs it records this; the others run
+        return failure_reason(error)

@@ -159,10 +159,7 @@ def format_sweep_table(dataset: xr.Dataset) -> str:
         row.append(f"{int(np.sum(status == 'ok'))}/{status.size}")
         row += [_format_value(np.asarray(selected[name].values, dtype=float)) for name in scalars]
         rows.append(row)
-    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
-    lines = format_grid(rows)
-    lines.insert(1, "  ".join("-" * width for width in widths))
-    return "\n".join(lines)
+    return "\n".join(format_grid(rows, header_rule=True))
 
 
 def constant_along(values: xr.DataArray, dim: str) -> bool:

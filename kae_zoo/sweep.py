@@ -25,8 +25,8 @@ from tqdm.auto import tqdm
 from .atomic import exclusive_output
 from .families import get_family
 from .results import CellResult, SweepPoint, points_from_sweep, read_sweep, sweep_to_dataset, write_sweep
-from .runner import (check_pair, check_run_settings, existing_output, ran_with, resolve_device, run_cell,
-                     seed_everything, torch_threads)
+from .runner import (check_pair, check_run_settings, existing_output, load_task_data, ran_with, resolve_device,
+                     run_cell, torch_threads)
 from .tasks import get_task
 from .tasks.base import TaskData
 
@@ -178,13 +178,9 @@ def _run_points(spec: SweepSpec, out: str | Path | None, progress: bool, overwri
     with torch_threads(spec.threads):
         for point, seed in tqdm(todo, desc="sweep points", disable=not progress):
             if seed not in task_data:
-                seed_everything(seed)
-                try:
-                    task_data[seed] = get_task(spec.task)().load(seed, spec.preset, view, device, progress)
-                except Exception as error:  # recorded in every point of this seed; the sweep goes on
-                    task_data[seed] = f"{type(error).__name__}: {error}"
+                task_data[seed] = load_task_data(spec.task, seed, spec.preset, view, device, progress)
             data = task_data[seed]
-            if isinstance(data, str):
+            if isinstance(data, str):  # recorded in every point of this seed; the sweep goes on
                 cell = CellResult(spec.family, spec.task, seed, status="failed", error=data)
             else:
                 cell = run_cell(spec.family, spec.task, seed, spec.preset, device, {**spec.overrides, **point}, data,

@@ -20,7 +20,7 @@ import torch
 
 from .checkpoints import load, save
 from .config import PRESETS, TrainingConfig
-from .families import Surrogate
+from .families import DataSpec, Surrogate
 
 N_SAMPLES = 16
 N_STEPS = 4
@@ -43,11 +43,17 @@ def smoke_model(family: type[Surrogate], seed: int = 0, overrides: Mapping[str, 
 
 def random_batch(model: Surrogate, n_samples: int = N_SAMPLES, seed: int = 0) -> dict[str, torch.Tensor]:
     """A seeded random batch in the model's state shape ("target" = "source" for autoencoders), with labels."""
+    return random_states(model.spec, model.data_view, n_samples, seed)
+
+
+def random_states(spec: DataSpec, data_view: str, n_samples: int, seed: int = 0) -> dict[str, torch.Tensor]:
+    """`random_batch` for a data spec and view, before any model is built: Gaussian states, labels below
+    spec.n_classes, all drawn from `seed`."""
     generator = torch.Generator().manual_seed(seed)
-    shape = (n_samples, *model.spec.state_shape)
+    shape = (n_samples, *spec.state_shape)
     source = torch.randn(shape, generator=generator)
-    target = source if model.data_view == "autoencode" else torch.randn(shape, generator=generator)
-    labels = torch.randint(0, max(model.spec.n_classes, 1), (n_samples,), generator=generator)
+    target = source if data_view == "autoencode" else torch.randn(shape, generator=generator)
+    labels = torch.randint(0, max(spec.n_classes, 1), (n_samples,), generator=generator)
     return {"source": source, "target": target, "label": labels}
 
 

@@ -1,8 +1,8 @@
 """Property-based tests (hypothesis) of the metrics and the results store.
 
-Random result sets and sweep point sets round-trip exactly through the netCDF store; an orthogonal map has zero isometry error and a
-scaling by c has error ||c| - 1|; Betti numbers are invariant to rotation, translation, uniform scaling and the
-order of the points; the classification scores are invariant to a joint permutation of the samples; the OOD
+Random result sets and sweep point sets round-trip exactly through the netCDF store; an orthogonal map has zero
+isometry error and a scaling by c has error ||c| - 1|; Betti numbers are invariant to rotation, translation,
+uniform scaling and the order of the points; the classification scores are invariant to a joint permutation of the samples; the OOD
 AUROC is sklearn's, depends only on the order of the scores, and is the area under `ood_roc_tpr`'s curve.
 """
 
@@ -42,8 +42,7 @@ SEEDS = (0, 1, 2, 42, 2**31 - 1)
 SCALAR_METRICS = tuple(name for name in list_metrics() if not get_metric(name).dims)
 # Curve metrics with their coordinate alphabets. No two of them share a dim except betti and betti_time, which
 # the evaluator writes together on the same steps (betti first). Two curves sharing a dim on different coordinates
-# are not drawn: to_dataset then raises xarray's AlignmentError when a later curve adds coordinates to a dim an
-# earlier curve was built on (a store limitation, reported, not tested here).
+# are padded to the union by to_dataset; that case has its own regression test in test_results.py.
 CURVES = {
     "betti": {"step": [0, 1, 2, 3, 4], "homology_dim": [0, 1]},
     "ood_auroc": {"ood_method": ["knn", "mahalanobis", "reconstruction"], "ood_set": ["noise", "fashion", "ünï"]},

@@ -8,8 +8,9 @@ How a family is benchmarked (`load_case`):
 - task: the family's first task in benches/matrix/smoke.toml, loaded with seed 0 through the task's own `load`
   (the view the family trains on), so states have the shape and scale a run sees (sae_cnn / sae_fno get
   functions on the 128-point grid of sparse_fn_smooth, koopman Yin-Yang layer pairs, ...). A family the smoke
-  matrix does not run (a plugin added later) falls back to seeded Gaussian states of its `example_spec`, as the
-  conformance tests do, so it still gets every benchmark without editing this file.
+  matrix does not run (a plugin added later) falls back to seeded Gaussian states of its `example_spec`
+  (`kae_zoo.testing.random_states`, as the conformance check draws them), so it still gets every benchmark
+  without editing this file.
 - preset: "smoke" (what the smoke matrix runs), except families listed in `PRESET_OVERRIDES`, whose smoke model
   is too small for a timing to measure anything but call overhead.
 - batch: the first mini-batch the shared trainer draws in a seed-0 run (`iterate_minibatches` with the trainer's
@@ -38,6 +39,7 @@ from kae_zoo.families.base import Batch, DataSpec, Surrogate
 from kae_zoo.matrix import load_matrix
 from kae_zoo.runner import seed_everything
 from kae_zoo.tasks import get_task
+from kae_zoo.testing import random_states
 
 REPO = Path(__file__).resolve().parents[2]
 SMOKE_MATRIX = REPO / "benches" / "matrix" / "smoke.toml"
@@ -102,33 +104,23 @@ class FamilyCase:
         return f"{self.family} on {self.task or 'example_spec'} ({self.preset}), batch {shape}"
 
 
-def _gaussian_batch(spec: DataSpec, n_samples: int, autoencode: bool, generator: torch.Generator) -> Batch:
-    source = torch.randn((n_samples, *spec.state_shape), generator=generator)
-    target = source if autoencode else torch.randn((n_samples, *spec.state_shape), generator=generator)
-    labels = torch.randint(0, max(spec.n_classes, 1), (n_samples,), generator=generator)
-    return {"source": source, "target": target, "label": labels}
-
-
 def load_case(family: str, device: str = "cpu") -> FamilyCase:
     """The benchmark case of `family` (module docstring): its smoke task's data, its preset, one mini-batch."""
     family_class = get_family(family)
     task, preset = smoke_task(family), benchmark_preset(family)
     config = family_class.make_config(preset, task)
-    generator = torch.Generator().manual_seed(SEED)
     if task is None:
         spec = family_class.example_spec
-        autoencode = family_class.data_view == "autoencode"
-        train = _gaussian_batch(spec, config.batch_size, autoencode, generator)
-        val = _gaussian_batch(spec, VAL_SAMPLES, autoencode, generator)
+        train = random_states(spec, family_class.data_view, config.batch_size, SEED)
+        val = random_states(spec, family_class.data_view, VAL_SAMPLES, SEED + 1)
     else:
         seed_everything(SEED)
         data = get_task(task)().load(SEED, preset, family_class.data_view, torch.device(device), progress=False)
         spec, train, val = data.spec, data.splits["train"], data.splits["val"]
     n_train = training.batch_size_of(train)
     first = training.iterate_minibatches(train, config.batch_size, torch.Generator().manual_seed(SEED))[0]
-    case = FamilyCase(family, task, preset, spec, {key: value.clone() for key, value in first.items()},
+    return FamilyCase(family, task, preset, spec, {key: value.clone() for key, value in first.items()},
                       {key: value[:VAL_SAMPLES].clone() for key, value in val.items()}, n_train)
-    return case
 
 
 def load_cases(families: list[str]) -> dict[str, dict[str, Any]]:
@@ -158,8 +150,7 @@ class TrainingStep:
             self.step: Callable[[], Any] = self._own_fit
             return
         self.model = case.model()
-        config = self.model.config
-        config.validate()
+        config = self.model.config  # validated when make_config built it
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.learning_rate,
                                            weight_decay=config.weight_decay)
         steps_per_epoch = math.ceil(case.n_train / config.batch_size)
