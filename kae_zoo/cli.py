@@ -18,7 +18,7 @@ from . import __version__
 from .acceleration import PRECISIONS
 from .atomic import OutputLockedError
 from .claims import CLAIMS
-from .compare import compare_results, format_comparison, regressions
+from .compare import DEFAULT_ALPHA, DEFAULT_TOLERANCE, compare_results, format_comparison, regressions
 from .config import PRESETS
 from .families import get_family, list_families
 from .matrix import load_matrix
@@ -189,11 +189,17 @@ def build_parser() -> OneLineParser:
     reproduce.add_argument("--quiet", action="store_true", help="no progress bars")
 
     compare = commands.add_parser("compare", help="compare a new run result file with a reference; exit 1 when a "
-                                                  "metric regressed beyond the tolerance")
+                                                  "metric regressed beyond the tolerance and the seed noise")
     compare.add_argument("reference", help="the reference run file (e.g. results/reference/default.nc)")
     compare.add_argument("new", help="the new run file")
-    compare.add_argument("--tolerance", type=float, default=0.05,
+    compare.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE,
                          help="allowed change for the worse, relative to the reference (default 0.05)")
+    compare.add_argument("--alpha", type=float, default=DEFAULT_ALPHA,
+                         help="with >= 2 seeds a side, a change beyond the tolerance regresses only when Welch's "
+                              "one-sided p is below this (default 0.05)")
+    compare.add_argument("--require-all", action="store_true",
+                         help="a (family, task) of the reference that the new file did not run is a regression "
+                              "(default: listed as missing)")
     compare.add_argument("--timings", action="store_true", help="also compare train_seconds and throughput")
 
     show = commands.add_parser("show", help="print the table of a result or sweep file")
@@ -215,9 +221,11 @@ def command_list() -> str:
     lines.append("metrics:")
     for name in list_metrics():
         spec = get_metric(name)
-        direction = "higher is better" if spec.higher_is_better else "lower is better"
+        direction = {"higher": "higher is better", "lower": "lower is better", "none": "no better side"}[
+            spec.direction]
+        kind = "setting" if spec.role == "setting" else f"{direction}, definition v{spec.version}"
         dims = f" [{', '.join(spec.dims)}]" if spec.dims else ""
-        lines.append(f"  {name:<22} {spec.long_name} ({spec.units}, {direction}){dims}")
+        lines.append(f"  {name:<22} {spec.long_name} ({spec.units}, {kind}){dims}")
     lines.append("presets: " + ", ".join(PRESETS))
     lines.append("claims (kae-zoo reproduce):")
     lines += [f"  {claim.key:<26} {claim.statement}" for claim in CLAIMS]
@@ -335,10 +343,11 @@ def command_reproduce(args: argparse.Namespace) -> int:
 def command_compare(args: argparse.Namespace) -> int:
     reference, new = read_results(args.reference), read_results(args.new)
     try:
-        differences = compare_results(reference, new, args.tolerance, args.timings)
+        differences = compare_results(reference, new, args.tolerance, args.timings, alpha=args.alpha,
+                                      require_all=args.require_all)
     except ValueError as error:
         raise UsageError(str(error)) from None
-    print(format_comparison(differences, args.tolerance))
+    print(format_comparison(differences, args.tolerance, args.alpha))
     return EXIT_REGRESSED if regressions(differences) else 0
 
 
@@ -364,6 +373,8 @@ def command_new_family(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    for name in ("kae_zoo.runner", "kae_zoo.sweep"):  # what a resume kept, ran again and carried: always said
+        logging.getLogger(name).setLevel(logging.INFO)
     try:
         if args.command == "list":
             print(command_list())

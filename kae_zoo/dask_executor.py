@@ -10,7 +10,7 @@ MALLOC_TRIM_THRESHOLD_ (see `worker_environment`). Dask is imported only here, a
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 
 from tqdm.auto import tqdm
 
@@ -32,16 +32,17 @@ def worker_environment() -> dict[str, Any]:
     return environment
 
 
-def _cell_job(family: str, task: str, seed: int, spec: RunSpec) -> CellResult:
+def _cell_job(family: str, task: str, seed: int, spec: RunSpec, fingerprint: str) -> CellResult:
     """One cell of `spec` on a worker, with the run's torch thread count."""
     from .runner import run_cell, torch_threads
 
     with torch_threads(spec.threads):
         return run_cell(family, task, seed, spec.preset, spec.device, spec.overrides.get(family), progress=False,
-                        acceleration=spec.acceleration, save_models=spec.save_models)
+                        acceleration=spec.acceleration, save_models=spec.save_models, data_fingerprint=fingerprint)
 
 
-def run_cells_on_dask(cells: Sequence[tuple[str, str, int]], spec: RunSpec, workers: int | None = None,
+def run_cells_on_dask(cells: Sequence[tuple[str, str, int]], spec: RunSpec,
+                      fingerprints: Mapping[tuple[str, str, int], str], workers: int | None = None,
                       scheduler: str | None = None, progress: bool = True) -> Iterator[CellResult]:
     """Yield each cell's result as it finishes (in completion order), on a LocalCluster of `workers` processes or
     on the cluster at `scheduler` (e.g. tcp://HOST:8786)."""
@@ -57,7 +58,7 @@ def run_cells_on_dask(cells: Sequence[tuple[str, str, int]], spec: RunSpec, work
                                    dashboard_address=None)
         client = Client(cluster)
     try:
-        futures = [client.submit(_cell_job, family, task, seed, spec, pure=False,
+        futures = [client.submit(_cell_job, family, task, seed, spec, fingerprints[family, task, seed], pure=False,
                                  key=f"cell-{family}-{task}-{seed}-{index}")
                    for index, (family, task, seed) in enumerate(cells)]
         for future in tqdm(as_completed(futures), total=len(futures), desc="cells (dask)", disable=not progress):

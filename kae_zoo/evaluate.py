@@ -26,7 +26,9 @@ from .families.base import Surrogate
 from .metrics.classification import accuracy, agreement, macro_accuracy
 from .metrics.geometry import isometry_error, state_error
 from .metrics.throughput import device_peak_flops, forward_flops, model_flop_utilisation, throughput, time_forward
-from .metrics.topology import betti_simplification, class_betti_numbers
+from .metrics.topology import betti_curve_error, betti_simplification, class_betti_numbers
+from .metrics.training import is_loss_spike, loss_spike_ratio
+from .results import Curve
 from .tasks.base import TaskData
 from .training import TrainReport
 
@@ -47,7 +49,7 @@ class Scores:
     """Scalar scores and curves (name -> (dim names, coordinates, values)) of one cell."""
 
     scalars: dict[str, float]
-    curves: dict[str, tuple[tuple[str, ...], dict[str, list], np.ndarray]]
+    curves: dict[str, Curve]
 
 
 def speed_scores(model: Surrogate, batch: torch.Tensor, min_seconds: float, acceleration: Acceleration = FP32,
@@ -72,6 +74,22 @@ def speed_scores(model: Surrogate, batch: torch.Tensor, min_seconds: float, acce
     return {"throughput": samples_per_second, "forward_flops": flops, "mfu": utilisation}
 
 
+def training_record(report: TrainReport) -> tuple[dict[str, float], dict[str, Curve]]:
+    """The loss curves over the validation checks, the scored epoch, the epochs run and the spike flag
+    (`kae_zoo.metrics.training`) of a training report."""
+    scalars = {"scored_epoch": float(report.best_epoch), "epochs_run": float(report.n_epochs_run)}
+    curves: dict[str, Curve] = {}
+    if report.check_epochs:
+        coords = {"epoch": list(report.check_epochs)}
+        curves["train_loss"] = (("epoch",), coords, np.asarray(report.train_history, dtype=np.float64))
+        curves["val_loss"] = (("epoch",), coords, np.asarray(report.val_history, dtype=np.float64))
+        if report.best_epoch in report.check_epochs:
+            ratio = loss_spike_ratio(report.val_history, report.check_epochs.index(report.best_epoch))
+            scalars["loss_spike_ratio"] = ratio
+            scalars["loss_spike"] = float(is_loss_spike(ratio))
+    return scalars, curves
+
+
 def score(
     model: Surrogate, data: TaskData, report: TrainReport, seed: int, config: EvaluationConfig = EvaluationConfig(),
     recovery: RecoveryTracker | None = None, acceleration: Acceleration = FP32,
@@ -88,6 +106,8 @@ def score(
         "state_error": state_error(to_numpy(predicted), to_numpy(target)),
         "train_seconds": report.seconds,
     }
+    training_scalars, curves = training_record(report)
+    scalars.update(training_scalars)
     if data.head is not None and labels is not None:
         surrogate_classes = data.head(predicted).argmax(dim=1).cpu().numpy()
         scalars["accuracy"] = accuracy(surrogate_classes, labels)
@@ -107,7 +127,6 @@ def score(
     timing_batch = source.repeat(repeats, *[1] * (source.dim() - 1))[: config.throughput_batch_size]
     scalars.update(speed_scores(model, timing_batch, config.throughput_min_seconds, acceleration))
 
-    curves: dict[str, tuple[tuple[str, ...], dict[str, list], np.ndarray]] = {}
     if labels is not None:
         times = model.trajectory_times(config.n_betti_steps)
         with torch.no_grad():
@@ -116,11 +135,14 @@ def score(
         curves["betti"] = (("step", "homology_dim"), {"step": list(range(len(times))), "homology_dim": [0, 1]},
                            betti.astype(np.float64))
         curves["betti_time"] = (("step",), {"step": list(range(len(times)))}, np.asarray(times, dtype=np.float64))
+        if betti.sum(axis=1)[0] > 0:
+            scalars["betti_simplification"] = betti_simplification(betti.sum(axis=1))
         if data.test_layer_states:
             base_betti = np.stack([class_betti_numbers(states, labels) for states in data.test_layer_states])
             curves["base_betti"] = (("layer", "homology_dim"), {"layer": data.layer_names, "homology_dim": [0, 1]},
                                     base_betti.astype(np.float64))
-            scalars["betti_simplification"] = betti_simplification(betti.sum(axis=1), base_betti.sum(axis=1))
+            scalars["base_betti_simplification"] = betti_simplification(base_betti.sum(axis=1))
+            scalars["betti_curve_error"] = betti_curve_error(betti.sum(axis=1), base_betti.sum(axis=1))
     sparse_scalars, sparse_curves = sparse_scores(model, data, report, recovery)
     scalars.update(sparse_scalars)
     curves.update(sparse_curves)

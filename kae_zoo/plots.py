@@ -1,4 +1,5 @@
-"""PNG figures of a result Dataset: Betti curves (surrogate trajectory against base network), accuracies,
+"""PNG figures of a result Dataset: Betti curves (surrogate trajectory against base network), the loss curves of
+training, accuracies,
 dictionary recovery against the training step, reconstruction error against the grid size and the spectrum of
 the Koopman operator on the unit circle, OOD AUROC per detector and OOD set and the ROC curves behind it; for a
 sweep file, scores against each sweep axis (e.g. memorization against bottleneck and training-set size).
@@ -375,8 +376,51 @@ def plot_ood_roc(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
     return paths
 
 
+def plot_loss_curves(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
+    """One figure per (family, task), `loss_<family>_<task>.png`: training and validation loss at every validation
+    check, one line per seed on a log scale, the scored epoch of each seed marked, and a spike flagged in the
+    title (`kae_zoo.metrics.training`)."""
+    if "val_loss" not in dataset:
+        return []
+    paths = []
+    for family in map(str, dataset.family.values):
+        for task in map(str, dataset.task.values):
+            cell = dataset.sel(family=family, task=task)
+            seeds = [seed for seed in cell.seed.values if np.isfinite(cell["val_loss"].sel(seed=seed).values).any()]
+            if not seeds:
+                continue
+            figure = Figure(figsize=(6.4, 3.6))
+            axis = figure.subplots()
+            spikes = []
+            for index, seed in enumerate(seeds):
+                color = f"C{index % 10}"
+                val = cell["val_loss"].sel(seed=seed).dropna("epoch")
+                axis.plot(val["epoch"], val, color=color, label=f"seed {seed} validation")
+                if "train_loss" in cell:
+                    train = cell["train_loss"].sel(seed=seed).dropna("epoch")
+                    if train.size:
+                        axis.plot(train["epoch"], train, color=color, linestyle="--", alpha=0.6,
+                                  label=f"seed {seed} training")
+                if "scored_epoch" in cell and np.isfinite(cell["scored_epoch"].sel(seed=seed).item()):
+                    axis.axvline(cell["scored_epoch"].sel(seed=seed).item(), color=color, linestyle=":", alpha=0.8)
+                if "loss_spike" in cell and cell["loss_spike"].sel(seed=seed).item() == 1:
+                    spikes.append(str(seed))
+            axis.set_yscale("log")
+            axis.set_xlabel("epoch (dotted: the scored epoch of each seed)")
+            axis.set_ylabel("total loss")
+            axis.grid(alpha=0.3, which="both")
+            axis.legend(fontsize=7)
+            title = f"{family} on {task}: loss at each validation check"
+            if spikes:
+                title += f"\nvalidation loss spiked > 10x its best after the scored epoch: seed {', '.join(spikes)}"
+            axis.set_title(title, fontsize=9)
+            paths.append(_save(figure, Path(out_dir) / f"loss_{family}_{task}.png"))
+    return paths
+
+
 def plot_all(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
     """Every figure the Dataset has the variables for."""
-    return [*plot_betti_curves(dataset, out_dir), *plot_accuracy(dataset, out_dir), *plot_recovery(dataset, out_dir),
+    return [*plot_betti_curves(dataset, out_dir), *plot_loss_curves(dataset, out_dir), *plot_accuracy(dataset, out_dir),
+            *plot_recovery(dataset, out_dir),
             *plot_resolution(dataset, out_dir), *plot_spectrum(dataset, out_dir), *plot_ood(dataset, out_dir),
             *plot_ood_roc(dataset, out_dir)]

@@ -51,7 +51,7 @@ def write_reproduction_report(dataset: xr.Dataset, out_dir: str | Path,
              + (f" (reused from an earlier run: {', '.join(config['reused'])})" if config["reused"] else "")
              + f"; written {dataset.attrs['created']}.", "",
              "Accuracies and OOD scores are on each task's held-out test split; mean +- std is over seeds "
-             "(population std, as the KAE paper's +- 0.04 %). Verdicts: holds / holds partly / does not hold / "
+             "(sample std, ddof 1; one seed has none). Verdicts: holds / holds partly / does not hold / "
              "not run; each rule was fixed before the runs (kae_zoo/claims.py).", ""]
     if dataset.attrs["preset"] == "smoke":
         lines += ["**Smoke preset: tiny models checking the pipeline; these verdicts say nothing about the papers.**",

@@ -1,31 +1,37 @@
 """The one module that writes and reads kae-zoo result files (xarray Datasets as netCDF via h5netcdf).
 
 Schema: dims `family`, `task`, `seed` (plus curve dims such as `step`, `layer`, `homology_dim`); one variable per
-metric with attrs `units`, `long_name`, `higher_is_better` (1/0: netCDF has no booleans) and `split`; per-cell
-string variables `status` ("ok" / "failed"), `error`, `split_description`, `family_config`; global attrs
+metric with attrs `units`, `long_name`, `direction` ("higher", "lower" or "none": shown, never judged),
+`definition_version` (raised whenever the metric's formula changes) and `split`; settings a cell ran with rather
+than measured (`MetricSpec.role` "setting", e.g. `unlearned_class`) are non-index coordinates over the cell dims,
+with `units` and `long_name`. Per-cell string variables `status` ("ok" / "failed"), `error`, `split_description`,
+`family_config` and the cell's provenance (`provenance.PROVENANCE_FIELDS`: data fingerprint, preset, device,
+machine, threads, precision, compile, kae-zoo version, git sha, torch version, creation time). Global attrs
 `kae_zoo_version`, `git_sha`, `torch_version`, `device`, `created` and `config` (JSON: netCDF attributes take
-numbers, strings and arrays only). Files are written atomically: a temporary file, then a rename.
+numbers, strings and arrays only) describe the last write; a file may hold cells of several runs, and each
+cell's own provenance says where it came from. Files are written atomically: a temporary file, then a rename.
+Files from before per-cell provenance (metrics with `higher_is_better` instead of `direction`) are read with
+`definition_version` 0 ("unversioned"), settings moved to coordinates and provenance taken from the global attrs,
+the data fingerprint left empty (unknown).
 
 Sweep files (`kae_zoo.sweep`: one family and task, the product of config-field axes x seeds) use the same
 variables with other dims: one dim per axis, named by the config field (e.g. `latent_dim`, `n_train_samples`,
-in the sweep's order, coordinates = the axis values), then `seed`. Every scalar score and the per-point strings
-are kept; curves (Betti, OOD, probe) are dropped, since the sweep compares scalars across points (run a point as
-a normal run for its curves). Global attrs: those of a run file plus `kind` = "sweep", `family`, `task` and
+in the sweep's order, coordinates = the axis values), then `seed`. Every scalar score, setting and per-point
+string is kept; curves (Betti, OOD, probe) are dropped, since the sweep compares scalars across points (run a
+point as a normal run for its curves). Global attrs: those of a run file plus `kind` = "sweep", `family`, `task` and
 `axes` (JSON list of the axis dims in order); `config` is the SweepSpec as JSON.
 
 Reproduction files (`kae-zoo reproduce`, `reproduction.nc`): dim `claim` (coordinates = claim keys); string
 variables `source`, `statement`, `paper_value`, `measured`, `verdict`, `rule`, `detail`, `conditions` (what ran),
 `departures` (in a few words, how that departs from the paper's setting; "none") and `experiments` (the run
-files under runs/ that the claim reads, comma-separated); numbers `measured_mean`, `measured_std` (population std
-over seeds) and `n_seeds`; global attrs those of a run file plus `kind` = "reproduction" and `preset`.
+files under runs/ that the claim reads, comma-separated); numbers `measured_mean`, `measured_std` (sample std
+over seeds, ddof 1) and `n_seeds`; global attrs those of a run file plus `kind` = "reproduction" and `preset`.
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -34,10 +40,12 @@ import torch
 import xarray as xr
 
 from .atomic import atomic_path
-from .metrics import METRICS
+from .metrics import METRICS, MetricSpec
+from .provenance import PROVENANCE_FIELDS, git_sha, kae_zoo_version, now
 
 CELL_DIMS = ("family", "task", "seed")
-CELL_STRINGS = ("status", "error", "split_description", "family_config")
+CELL_STRINGS = ("status", "error", "split_description", "family_config", *PROVENANCE_FIELDS)
+LEGACY_DEFINITION_VERSION = 0  # metrics of files written before definitions were versioned
 REQUIRED_ATTRS = ("kae_zoo_version", "git_sha", "torch_version", "device", "created", "config")
 SWEEP_KIND = "sweep"  # the `kind` attribute of a sweep file; run files have no `kind`
 SWEEP_ATTRS = ("kind", "family", "task", "axes")
@@ -65,17 +73,14 @@ class CellResult:
     curves: dict[str, Curve] = field(default_factory=dict)
     split_description: str = ""
     family_config: dict[str, Any] = field(default_factory=dict)
+    provenance: dict[str, str] = field(default_factory=dict)  # provenance.PROVENANCE_FIELDS -> value
 
-
-def git_sha() -> str:
-    """The commit of the kae-zoo source tree, or "unknown" outside a git checkout."""
-    try:
-        output = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5
-        )
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return output.stdout.strip() if output.returncode == 0 else "unknown"
+    def strings(self) -> dict[str, str]:
+        """Every per-cell string the store writes (CELL_STRINGS), provenance included ("" where unknown)."""
+        values = {"status": self.status, "error": self.error, "split_description": self.split_description,
+                  "family_config": self.family_config}
+        return {name: _cell_string(values[name] if name in values else self.provenance.get(name, ""))
+                for name in CELL_STRINGS}
 
 
 def _ordered_union(values: Iterable[Any]) -> list[Any]:
@@ -85,10 +90,15 @@ def _ordered_union(values: Iterable[Any]) -> list[Any]:
     return list(seen)
 
 
-def _metric_attrs(name: str) -> dict[str, Any]:
-    spec = METRICS.get(name)  # an unregistered metric is an error: every variable must carry its metadata
-    return {"units": spec.units, "long_name": spec.long_name, "higher_is_better": int(spec.higher_is_better),
-            "split": spec.split}
+def _metric_attrs(spec: MetricSpec) -> dict[str, Any]:
+    if spec.role == "setting":
+        return {"units": spec.units, "long_name": spec.long_name}
+    return {"units": spec.units, "long_name": spec.long_name, "direction": spec.direction,
+            "definition_version": spec.version, "split": spec.split}
+
+
+def _is_setting(name: str) -> bool:
+    return METRICS.get(name).role == "setting"  # an unregistered variable is an error: it must carry metadata
 
 
 def storable(text: str) -> str:
@@ -99,6 +109,28 @@ def storable(text: str) -> str:
 
 def _cell_string(value: Any) -> str:
     return storable(json.dumps(value, sort_keys=True) if isinstance(value, dict) else str(value))
+
+
+def _cell_variables(cells: Sequence[CellResult], dims: tuple[str, ...], shape: tuple[int, ...],
+                    positions: Sequence[tuple[int, ...]]) -> tuple[dict[str, xr.DataArray], dict[str, xr.DataArray]]:
+    """The per-cell strings and scalar metrics of `cells` at `positions` of an array of `shape` over `dims`
+    (absent cells: "missing" / "" / NaN), and their settings as coordinates."""
+    data_vars: dict[str, xr.DataArray] = {}
+    strings = [cell.strings() for cell in cells]
+    for name in CELL_STRINGS:
+        values = np.full(shape, "missing" if name == "status" else "", dtype=object)
+        for position, cell_strings in zip(positions, strings):
+            values[position] = cell_strings[name]
+        data_vars[name] = xr.DataArray(values, dims=dims)
+    settings: dict[str, xr.DataArray] = {}
+    for name in _ordered_union(name for cell in cells for name in cell.scalars):
+        values = np.full(shape, np.nan)
+        for position, cell in zip(positions, cells):
+            if name in cell.scalars:
+                values[position] = cell.scalars[name]
+        target = settings if _is_setting(name) else data_vars
+        target[name] = xr.DataArray(values, dims=dims, attrs=_metric_attrs(METRICS.get(name)))
+    return data_vars, settings
 
 
 def to_dataset(cells: list[CellResult], run_config: dict[str, Any], device: str) -> xr.Dataset:
@@ -115,19 +147,7 @@ def to_dataset(cells: list[CellResult], run_config: dict[str, Any], device: str)
     def cell_index(cell: CellResult) -> tuple[int, int, int]:
         return (coords["family"].index(cell.family), coords["task"].index(cell.task), coords["seed"].index(cell.seed))
 
-    data_vars: dict[str, xr.DataArray] = {}
-    for name in CELL_STRINGS:
-        values = np.full(shape, "missing" if name == "status" else "", dtype=object)
-        for cell in cells:
-            values[cell_index(cell)] = _cell_string(getattr(cell, name))
-        data_vars[name] = xr.DataArray(values, dims=CELL_DIMS)
-
-    for name in _ordered_union(name for cell in cells for name in cell.scalars):
-        values = np.full(shape, np.nan)
-        for cell in cells:
-            if name in cell.scalars:
-                values[cell_index(cell)] = cell.scalars[name]
-        data_vars[name] = xr.DataArray(values, dims=CELL_DIMS, attrs=_metric_attrs(name))
+    data_vars, settings = _cell_variables(cells, CELL_DIMS, shape, [cell_index(cell) for cell in cells])
 
     curves_by_name = {name: [(cell, cell.curves[name]) for cell in cells if name in cell.curves]
                       for name in _ordered_union(name for cell in cells for name in cell.curves)}
@@ -144,21 +164,23 @@ def to_dataset(cells: list[CellResult], run_config: dict[str, Any], device: str)
         for cell, (_, curve_coords, curve_values) in curves:
             position = np.ix_(*[[coords[dim].index(value) for value in curve_coords[dim]] for dim in dims])
             values[cell_index(cell)][position] = curve_values
-        data_vars[name] = xr.DataArray(values, dims=CELL_DIMS + dims, attrs=_metric_attrs(name))
+        data_vars[name] = xr.DataArray(values, dims=CELL_DIMS + dims, attrs=_metric_attrs(METRICS.get(name)))
 
     attrs = _provenance(run_config, device)
-    return xr.Dataset(data_vars, coords={dim: np.asarray(values) for dim, values in coords.items()}, attrs=attrs)
+    all_coords = {dim: np.asarray(values) for dim, values in coords.items()}
+    return xr.Dataset(data_vars, coords={**all_coords, **settings}, attrs=attrs)
 
 
 def _provenance(config: dict[str, Any], device: str) -> dict[str, Any]:
-    """The global attrs every result file carries: versions, commit, threads, device, time, config as JSON."""
+    """The global attrs every result file carries (of its last write): versions, commit, threads, device, time,
+    config as JSON."""
     return {
-        "kae_zoo_version": _version(),
+        "kae_zoo_version": kae_zoo_version(),
         "git_sha": git_sha(),
         "torch_version": str(torch.__version__),  # TorchVersion is a str subclass h5py cannot store
         "torch_num_threads": torch.get_num_threads(),  # CPU results are reproducible at a fixed thread count
         "device": device,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": now(),
         "config": json.dumps(config, sort_keys=True),
     }
 
@@ -190,21 +212,11 @@ def sweep_to_dataset(points: Sequence[SweepPoint], axes: Mapping[str, Sequence[A
         return (*[coords[name].index(values[name]) for name in names], coords["seed"].index(cell.seed))
 
     positions = [index(values, cell) for values, cell in points]
-    data_vars: dict[str, xr.DataArray] = {}
-    for name in CELL_STRINGS:
-        strings = np.full(shape, "missing" if name == "status" else "", dtype=object)
-        for position, (_, cell) in zip(positions, points):
-            strings[position] = _cell_string(getattr(cell, name))
-        data_vars[name] = xr.DataArray(strings, dims=dims)
-    for name in _ordered_union(name for _, cell in points for name in cell.scalars):
-        values = np.full(shape, np.nan)
-        for position, (_, cell) in zip(positions, points):
-            if name in cell.scalars:
-                values[position] = cell.scalars[name]
-        data_vars[name] = xr.DataArray(values, dims=dims, attrs=_metric_attrs(name))
+    data_vars, settings = _cell_variables([cell for _, cell in points], dims, shape, positions)
     attrs = {**_provenance(sweep_config, device), "kind": SWEEP_KIND, "family": families.pop(),
              "task": tasks.pop(), "axes": json.dumps(names)}
-    return xr.Dataset(data_vars, coords={dim: np.asarray(values) for dim, values in coords.items()}, attrs=attrs)
+    all_coords = {dim: np.asarray(values) for dim, values in coords.items()}
+    return xr.Dataset(data_vars, coords={**all_coords, **settings}, attrs=attrs)
 
 
 def write_sweep(path: str | Path, points: Sequence[SweepPoint], axes: Mapping[str, Sequence[Any]],
@@ -217,12 +229,6 @@ def write_sweep(path: str | Path, points: Sequence[SweepPoint], axes: Mapping[st
     with atomic_path(path) as temporary:
         dataset.to_netcdf(temporary, engine="h5netcdf")
     return dataset
-
-
-def _version() -> str:
-    from . import __version__
-
-    return __version__
 
 
 def write_results(path: str | Path, cells: list[CellResult], run_config: dict[str, Any], device: str) -> xr.Dataset:
@@ -243,9 +249,43 @@ def _open(path: str | Path) -> xr.Dataset:
         raise ResultFileError(f"result file {str(path)!r} does not exist")
     try:
         with xr.open_dataset(path, engine="h5netcdf") as opened:
-            return opened.load()
+            return _upgrade_legacy(opened.load())
+    except ResultFileError:
+        raise
     except Exception as error:  # h5py / xarray raise many types for a non-netCDF or truncated file
         raise ResultFileError(f"{str(path)!r} is not a readable netCDF result file ({type(error).__name__})") from None
+
+
+def _upgrade_legacy(dataset: xr.Dataset) -> xr.Dataset:
+    """A file from before per-cell provenance in today's schema (module docstring); others unchanged."""
+    legacy = [name for name, variable in dataset.data_vars.items()
+              if "higher_is_better" in variable.attrs and "direction" not in variable.attrs]
+    if not legacy or "status" not in dataset:
+        return dataset
+    for name in legacy:
+        attrs = dict(dataset[name].attrs)
+        higher = attrs.pop("higher_is_better")
+        if name in METRICS and _is_setting(name):
+            dataset = dataset.set_coords(name)
+            dataset[name].attrs = {key: attrs[key] for key in ("units", "long_name") if key in attrs}
+            continue
+        dataset[name].attrs = {**attrs, "direction": "higher" if int(higher) else "lower",
+                               "definition_version": LEGACY_DEFINITION_VERSION}
+    try:
+        config = json.loads(dataset.attrs.get("config", "{}"))
+    except json.JSONDecodeError:
+        config = {}
+    known = {"preset": config.get("preset", ""), "device": dataset.attrs.get("device", ""),
+             "threads": str(dataset.attrs.get("torch_num_threads", config.get("threads", ""))),
+             "precision": config.get("precision", "fp32"), "compile": str(bool(config.get("compile", False))).lower(),
+             "kae_zoo_version": dataset.attrs.get("kae_zoo_version", ""), "git_sha": dataset.attrs.get("git_sha", ""),
+             "torch_version": dataset.attrs.get("torch_version", ""), "created": dataset.attrs.get("created", "")}
+    present = dataset["status"] != "missing"
+    for name in PROVENANCE_FIELDS:
+        if name not in dataset:
+            value = str(known.get(name, ""))  # data_fingerprint: unknown, so a resume never keeps such a cell
+            dataset[name] = xr.where(present, value, "").astype(object)
+    return dataset
 
 
 def is_sweep(dataset: xr.Dataset) -> bool:
@@ -311,15 +351,25 @@ def read_result_file(path: str | Path) -> xr.Dataset:
 
 
 def metric_names(dataset: xr.Dataset) -> list[str]:
-    """The metric variables of a result Dataset (those carrying `higher_is_better`)."""
-    return [name for name, variable in dataset.data_vars.items() if "higher_is_better" in variable.attrs]
+    """The metric variables of a result Dataset (those carrying a `direction`; settings are coordinates)."""
+    return [name for name, variable in dataset.data_vars.items() if "direction" in variable.attrs]
 
 
-def _stored_cell(selected: xr.Dataset, family: str, task: str, seed: int) -> CellResult:
-    """A CellResult with the strings (status, error, split description, family config) one stored cell holds."""
-    return CellResult(family, task, seed, status=str(selected["status"].item()), error=str(selected["error"].item()),
+def setting_names(dataset: xr.Dataset, dims: Sequence[str]) -> list[str]:
+    """The settings of a result Dataset: non-index coordinates over exactly the cell (or point) `dims`."""
+    return [name for name, coordinate in dataset.coords.items()
+            if name not in dataset.dims and coordinate.dims == tuple(dims)]
+
+
+def _stored_cell(selected: xr.Dataset, family: str, task: str, seed: int, settings: Sequence[str]) -> CellResult:
+    """A CellResult with the strings (status, error, split description, family config, provenance) and settings
+    one stored cell holds."""
+    cell = CellResult(family, task, seed, status=str(selected["status"].item()), error=str(selected["error"].item()),
                       split_description=str(selected["split_description"].item()),
-                      family_config=json.loads(str(selected["family_config"].item()) or "{}"))
+                      family_config=json.loads(str(selected["family_config"].item()) or "{}"),
+                      provenance={name: str(selected[name].item()) for name in PROVENANCE_FIELDS})
+    cell.scalars.update({name: float(selected[name].item()) for name in settings})
+    return cell
 
 
 def cells_from_dataset(dataset: xr.Dataset) -> list[CellResult]:
@@ -327,14 +377,14 @@ def cells_from_dataset(dataset: xr.Dataset) -> list[CellResult]:
     with its scalars (NaN included), its curves (coordinates where the cell has no value dropped; a curve it lacks
     altogether left out) and its strings."""
     cells = []
-    names = metric_names(dataset)
+    names, settings = metric_names(dataset), setting_names(dataset, CELL_DIMS)
     for family in dataset["family"].values:
         for task in dataset["task"].values:
             for seed in dataset["seed"].values:
                 selected = dataset.sel(family=family, task=task, seed=seed)
                 if str(selected["status"].item()) == "missing":
                     continue
-                cell = _stored_cell(selected, str(family), str(task), int(seed))
+                cell = _stored_cell(selected, str(family), str(task), int(seed), settings)
                 for name in names:
                     values = selected[name]
                     if values.ndim == 0:  # NaN kept: writing the cells again gives the same Dataset
@@ -353,14 +403,15 @@ def points_from_sweep(dataset: xr.Dataset) -> list[SweepPoint]:
     """The points of a sweep Dataset, the inverse of `sweep_to_dataset`: every (axis values, seed) that is not
     "missing", with its scalars (NaN included) and strings, axis values as Python numbers or strings."""
     axes, names = sweep_axes(dataset), metric_names(dataset)
+    settings = setting_names(dataset, (*axes, "seed"))
     family, task = str(dataset.attrs["family"]), str(dataset.attrs["task"])
     points: list[SweepPoint] = []
     for position in np.ndindex(*(dataset.sizes[dim] for dim in (*axes, "seed"))):
         selected = dataset.isel(dict(zip((*axes, "seed"), position)))
         if str(selected["status"].item()) == "missing":
             continue
-        cell = _stored_cell(selected, family, task, int(selected["seed"].item()))
-        cell.scalars = {name: float(selected[name].item()) for name in names}
+        cell = _stored_cell(selected, family, task, int(selected["seed"].item()), settings)
+        cell.scalars.update({name: float(selected[name].item()) for name in names})
         points.append(({axis: selected[axis].item() for axis in axes}, cell))
     return points
 

@@ -30,6 +30,7 @@ from .config import PRESETS, TrainingConfig
 from .evaluate import EvaluationConfig, score
 from .evaluate_sparse import recovery_tracker
 from .families import Surrogate, get_family
+from .provenance import RESUME_FIELDS, cell_provenance
 from .results import CellResult, ResultFileError, cells_from_dataset, read_results, write_results
 from .tasks import Task, get_task
 from .tasks.base import TaskData
@@ -127,7 +128,7 @@ class RunSpec:
         for family in self.families:
             get_family(family)
         for task in self.tasks:
-            get_task(task)
+            get_task(task)().check_available()  # DataUnavailableError (a ValueError): nothing runs without the data
         check_run_settings(self.seeds, self.preset, self.device, self.threads)
         self.acceleration.validate(resolve_device(self.device))
         if self.save_models and Path(self.save_models).is_file():
@@ -166,13 +167,21 @@ def run_cell(
     evaluation: EvaluationConfig = EvaluationConfig(),
     acceleration: Acceleration = FP32,
     save_models: str | Path = "",
+    *,
+    data_fingerprint: str | None = None,
 ) -> CellResult:
     """Train and score one cell; failures (exceptions, divergence) come back as a failed CellResult. With
-    `save_models`, the trained model is saved there as FAMILY_TASK_SEED.pt (`kae_zoo.load` reads it)."""
+    `save_models`, the trained model is saved there as FAMILY_TASK_SEED.pt (`kae_zoo.load` reads it). The cell
+    records its provenance (`kae_zoo.provenance`); `data_fingerprint` is the task's fingerprint for this cell when
+    the caller has it already (None: computed here)."""
     device = resolve_device(device) if isinstance(device, str) else device
     family = get_family(family_name)
     config = family.make_config(preset, task_name, overrides)
     result = CellResult(family_name, task_name, seed, family_config=config.to_dict())
+    if data_fingerprint is None:
+        data_fingerprint = task_fingerprint(task_name, seed, preset, family.data_view)
+    result.provenance = cell_provenance(data_fingerprint=data_fingerprint, preset=preset, device=device,
+                                        precision=acceleration.precision, compile=acceleration.compile)
     try:
         seed_everything(seed)
         if task_data is None:
@@ -184,7 +193,8 @@ def run_cell(
         train_batch, val_batch = task_data.splits["train"], task_data.splits["val"]
         description, every = f"{family_name}/{task_name}/{seed}", evaluation.recovery_every_steps
         with acceleration.matmul_precision():
-            report = model.fit(train_batch, val_batch, seed, progress, description, tracker, every)
+            report = model.fit(train_batch, val_batch, seed, progress, description, tracker, every,
+                               acceleration=acceleration)
             if report is None:  # every neural family: the shared trainer
                 report = train(model, train_batch, val_batch, config, seed, progress, description, tracker, every,
                                acceleration)
@@ -199,32 +209,85 @@ def run_cell(
     return result
 
 
-# run settings a kept cell must share with the new run (files written before a setting existed have its default)
-RESUME_SETTINGS = ("preset", "device", "threads", "precision", "compile")
+def task_fingerprint(task_name: str, seed: int, preset: str, view: str) -> str:
+    """The task's data fingerprint for one cell (`Task.fingerprint`); "" when the data cannot be read (the cell
+    then fails with the reason when it loads the data, and a resume never keeps a cell with an empty one)."""
+    try:
+        return get_task(task_name)().fingerprint(seed, preset, view)
+    except Exception as error:  # a corrupt file fails the cell that loads it, with the reason
+        logger.debug("no fingerprint for %s seed %d: %s", task_name, seed, error)
+        return ""
 
 
-def finished_cells(spec: RunSpec, out: str | Path) -> dict[tuple[str, str, int], CellResult]:
-    """The cells of the result file `out` that a run of `spec` may keep instead of running them again: finished
-    ("ok"), on the same preset, device, thread count and acceleration, with the family config `spec` gives that
-    cell.
+CellKey = tuple[str, str, int]
 
-    No file: nothing to keep. A file that is not a readable run file raises ValueError (pass overwrite)."""
+
+@dataclass
+class ResumePlan:
+    """What a run does with the cells its output file already holds (`stored`, in the file's order): `kept` (in the
+    spec, finished, same data fingerprint, run settings and family config: not run again), `stale` (in the spec but
+    not keepable, with the reason: run again, and until then left in the file as they were) and `carried` (outside
+    the spec: written back unchanged, so a result file grows like a store and nothing finished is lost)."""
+
+    source: str = ""
+    stored: dict[CellKey, CellResult] = dataclasses.field(default_factory=dict)
+    kept: dict[CellKey, CellResult] = dataclasses.field(default_factory=dict)
+    stale: dict[CellKey, str] = dataclasses.field(default_factory=dict)
+
+    @property
+    def carried(self) -> list[CellKey]:
+        return [key for key in self.stored if key not in self.kept and key not in self.stale]
+
+    def summary(self) -> str:
+        """One line for the terminal; "" when the file held nothing."""
+        if not self.stored:
+            return ""
+        parts = [f"kept {len(self.kept)} finished cell(s) from {self.source}"]
+        if self.stale:
+            reasons = sorted(set(self.stale.values()))
+            parts.append(f"running {len(self.stale)} again ({'; '.join(reasons)})")
+        if self.carried:
+            parts.append(f"carried {len(self.carried)} cell(s) outside this run unchanged")
+        return ", ".join(parts)
+
+
+def stale_reason(cell: CellResult, wanted: Mapping[str, str], config: TrainingConfig) -> str:
+    """Why a stored cell of the run's spec cannot be kept ("" when it can): not finished, its data fingerprint or a
+    run setting (`provenance.RESUME_FIELDS`) differs from `wanted`, or it ran with another family config."""
+    if cell.status != "ok":
+        return f"{cell.status} before"
+    for name in RESUME_FIELDS:
+        stored = cell.provenance.get(name, "")
+        if name == "data_fingerprint" and not stored:
+            return "no data fingerprint on record"
+        if stored != wanted[name]:
+            return "the data changed" if name == "data_fingerprint" else f"{name} {stored} -> {wanted[name]}"
+    return "" if ran_with(cell, config) else "the family config changed"
+
+
+def plan_resume(spec: RunSpec, out: str | Path, fingerprints: Mapping[CellKey, str]) -> ResumePlan:
+    """The ResumePlan of a run of `spec` on the file `out` (`fingerprints`: each spec cell's data fingerprint).
+
+    No file: an empty plan. A file that is not a readable run file raises ValueError (pass overwrite)."""
     dataset = existing_output(out, read_results)
     if dataset is None:
-        return {}
-    stored = json.loads(dataset.attrs["config"])
-    defaults = {field.name: field.default for field in dataclasses.fields(RunSpec)}
-    if any(stored.get(name, defaults[name]) != getattr(spec, name) for name in RESUME_SETTINGS):
-        return {}
-    kept, wanted = {}, set(spec.cells())
+        return ResumePlan()
+    device = str(resolve_device(spec.device))
+    settings = {"preset": spec.preset, "device": device, "threads": str(spec.threads), "precision": spec.precision,
+                "compile": str(spec.compile).lower()}
+    plan, wanted = ResumePlan(source=str(out)), set(spec.cells())
     for cell in cells_from_dataset(dataset):
         key = (cell.family, cell.task, cell.seed)
-        if cell.status != "ok" or key not in wanted:
+        plan.stored[key] = cell
+        if key not in wanted:
             continue
         config = get_family(cell.family).make_config(spec.preset, cell.task, spec.overrides.get(cell.family))
-        if ran_with(cell, config):
-            kept[key] = cell
-    return kept
+        reason = stale_reason(cell, {**settings, "data_fingerprint": fingerprints[key]}, config)
+        if reason:
+            plan.stale[key] = reason
+        else:
+            plan.kept[key] = cell
+    return plan
 
 
 def existing_output(out: str | Path, reader: Callable[[str | Path], xr.Dataset]) -> xr.Dataset | None:
@@ -270,35 +333,55 @@ def run_matrix(spec: RunSpec, out: str | Path | None = None, progress: bool = Tr
     """Run every cell of `spec` (with a progress bar) and return the cells in the spec's order.
 
     With `out`, the result file is rewritten (atomically) after every finished cell, so a killed run loses only
-    the cells in flight, and a rerun on the same `out` keeps the finished cells it may (`finished_cells`) unless
-    `overwrite`. `executor` "local" runs the cells one after another here, sharing task data between the cells
-    of one (task, seed); "dask" runs them on a Dask cluster (`kae_zoo.dask_executor`: `workers` local processes,
-    or the cluster at `scheduler`), with the same numbers, timings aside. While it runs, `out` is locked: a second
-    run on the same file fails at once (`atomic.exclusive_output`)."""
+    the cells in flight. Unless `overwrite`, a run on an existing `out` keeps the finished cells of its spec whose
+    data fingerprint, run settings and family config match (`plan_resume`; logged in one line), runs the others
+    again, and writes every cell outside its spec back unchanged: a result file grows like a store. `overwrite`
+    replaces the file with this run's cells alone. `executor` "local" runs the cells one after another here,
+    sharing task data between the cells of one (task, seed); "dask" runs them on a Dask cluster
+    (`kae_zoo.dask_executor`: `workers` local processes, or the cluster at `scheduler`), with the same numbers,
+    timings aside. While it runs, `out` is locked: a second run on the same file fails at once
+    (`atomic.exclusive_output`)."""
     spec.validate()
     check_executor(executor, workers, scheduler)
     device = resolve_device(spec.device)
     with exclusive_output(out) if out is not None else contextlib.nullcontext(), torch_threads(spec.threads):
-        finished = finished_cells(spec, out) if out is not None and not overwrite else {}
-        order = spec.cells()
-        todo = [cell for cell in order if cell not in finished]
+        wanted = spec.cells()
+        fingerprints = data_fingerprints(spec)
+        plan = plan_resume(spec, out, fingerprints) if out is not None and not overwrite else ResumePlan()
+        if plan.summary():
+            logger.info("%s", plan.summary())
+        finished = dict(plan.stored)  # a stale cell stays until its rerun replaces it: a kill loses nothing
+        order = [*plan.stored, *(key for key in wanted if key not in plan.stored)]
+        todo = [cell for cell in wanted if cell not in plan.kept]
         if executor == "dask":
             from .dask_executor import run_cells_on_dask
 
-            cells = run_cells_on_dask(todo, spec, workers, scheduler, progress)
+            cells = run_cells_on_dask(todo, spec, fingerprints, workers, scheduler, progress)
         else:
-            cells = _run_cells_locally(spec, todo, device, progress)
+            cells = _run_cells_locally(spec, todo, fingerprints, device, progress)
         for cell in cells:
             finished[(cell.family, cell.task, cell.seed)] = cell
             if out is not None:  # inside the block: the file records the thread count the cells ran with
                 write_results(out, [finished[key] for key in order if key in finished], spec.to_dict(), str(device))
         if out is not None and not todo:  # every cell kept: still stamp the file with this run
             write_results(out, [finished[key] for key in order], spec.to_dict(), str(device))
-    return [finished[key] for key in order]
+    return [finished[key] for key in wanted]
 
 
-def _run_cells_locally(spec: RunSpec, cells: Sequence[tuple[str, str, int]], device: torch.device,
-                       progress: bool) -> Iterator[CellResult]:
+def data_fingerprints(spec: RunSpec) -> dict[CellKey, str]:
+    """Every cell's data fingerprint, computed once per (task, seed, view)."""
+    by_data: dict[tuple[str, int, str], str] = {}
+    fingerprints = {}
+    for family, task, seed in spec.cells():
+        view = get_family(family).data_view
+        if (task, seed, view) not in by_data:
+            by_data[task, seed, view] = task_fingerprint(task, seed, spec.preset, view)
+        fingerprints[family, task, seed] = by_data[task, seed, view]
+    return fingerprints
+
+
+def _run_cells_locally(spec: RunSpec, cells: Sequence[CellKey], fingerprints: Mapping[CellKey, str],
+                       device: torch.device, progress: bool) -> Iterator[CellResult]:
     """Yield each cell's result in turn; task data is loaded once per (task, seed, view) and shared."""
     task_data: dict[tuple[str, int, str], TaskData | str] = {}
     for family_name, task_name, seed in tqdm(cells, desc="cells", disable=not progress):
@@ -307,11 +390,16 @@ def _run_cells_locally(spec: RunSpec, cells: Sequence[tuple[str, str, int]], dev
         if key not in task_data:
             task_data[key] = load_task_data(task_name, seed, spec.preset, view, device, progress)
         data = task_data[key]
+        fingerprint = fingerprints[family_name, task_name, seed]
         if isinstance(data, str):  # recorded in every cell that needs this task; the matrix goes on
-            yield CellResult(family_name, task_name, seed, status="failed", error=data)
+            failed = CellResult(family_name, task_name, seed, status="failed", error=data)
+            failed.provenance = cell_provenance(data_fingerprint=fingerprint, preset=spec.preset, device=device,
+                                                precision=spec.precision, compile=spec.compile)
+            yield failed
         else:
             yield run_cell(family_name, task_name, seed, spec.preset, device, spec.overrides.get(family_name),
-                           data, progress, acceleration=spec.acceleration, save_models=spec.save_models)
+                           data, progress, acceleration=spec.acceleration, save_models=spec.save_models,
+                           data_fingerprint=fingerprint)
 
 
 def failure_reason(error: BaseException) -> str:

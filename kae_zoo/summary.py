@@ -9,7 +9,7 @@ import numpy as np
 import xarray as xr
 
 from .metrics.correlation import spearman_correlation
-from .results import CELL_DIMS, is_reproduction, is_sweep, metric_names, sweep_axes
+from .results import CELL_DIMS, is_reproduction, is_sweep, metric_names, setting_names, sweep_axes
 
 # (score, against): the rank correlations a sweep file shows when it has both variables; n_train_used is the
 # training-set size the attractor family actually used (its n_train_samples axis, 0 = all, resolved)
@@ -17,21 +17,36 @@ SWEEP_CORRELATIONS = (("memorization", "n_train_used"), ("noise_memorization", "
                       ("attractor_count", "n_train_used"))
 
 
-def _format_value(values: np.ndarray) -> str:
-    finite = values[np.isfinite(values)]
+# The training record (kae_zoo.metrics.training): shown in its own section, not as table columns.
+TRAINING_RECORD = ("scored_epoch", "epochs_run", "loss_spike_ratio", "loss_spike")
+
+
+def mean_std(values: np.ndarray) -> tuple[float, float]:
+    """Mean and sample standard deviation (ddof 1: the spread of seeds as draws from the seed distribution) of the
+    finite values; the std is NaN for fewer than two values and both are NaN for none. Every "±" kae-zoo prints or
+    stores (show, compare, reproduce) is this std."""
+    finite = np.asarray(values, dtype=float)
+    finite = finite[np.isfinite(finite)]
     if finite.size == 0:
+        return float("nan"), float("nan")
+    return float(finite.mean()), float(finite.std(ddof=1)) if finite.size > 1 else float("nan")
+
+
+def format_mean_std(values: np.ndarray) -> str:
+    """"mean ± std" (`mean_std`) of the finite values, the mean alone for one value, "-" for none."""
+    mean, std = mean_std(values)
+    if np.isnan(mean):
         return "-"
-    mean = finite.mean()
     text = f"{mean:.4g}" if abs(mean) < 1e4 else f"{mean:.3e}"
-    if finite.size > 1:
-        text += f" ± {finite.std(ddof=1):.2g}"
-    return text
+    return text if np.isnan(std) else f"{text} ± {std:.2g}"
+
 
 
 def scalar_names(dataset: xr.Dataset) -> list[str]:
-    """The metrics with one value per cell: dims (family, task, seed) in a run, (axes..., seed) in a sweep."""
+    """The metrics with one value per cell: dims (family, task, seed) in a run, (axes..., seed) in a sweep; the
+    training record apart."""
     dims = (*sweep_axes(dataset), "seed") if is_sweep(dataset) else CELL_DIMS
-    return [name for name in metric_names(dataset) if dataset[name].dims == dims]
+    return [name for name in metric_names(dataset) if dataset[name].dims == dims and name not in TRAINING_RECORD]
 
 
 def format_table(dataset: xr.Dataset) -> str:
@@ -47,9 +62,38 @@ def format_table(dataset: xr.Dataset) -> str:
             if np.all(status == "missing"):
                 continue
             row = [str(family), str(task), f"{int(np.sum(status == 'ok'))}/{int(np.sum(status != 'missing'))}"]
-            row += [_format_value(np.asarray(cell[name].values, dtype=float)) for name in scalars]
+            row += [format_mean_std(np.asarray(cell[name].values, dtype=float)) for name in scalars]
             rows.append(row)
     return "\n".join(format_grid(rows, header_rule=True))
+
+
+def format_training(dataset: xr.Dataset) -> str:
+    """Per (family, task): the scored epoch of each seed against the epochs run, and every cell whose validation
+    loss spiked after its best epoch (`kae_zoo.metrics.training`: the scored weights are the best ones, from
+    before the spike)."""
+    if "scored_epoch" not in dataset:
+        return ""
+    lines = ["training (scored epoch / epochs run per seed; loss curves in the file and in kae-zoo report):"]
+    for family in dataset.family.values:
+        for task in dataset.task.values:
+            cell = dataset.sel(family=family, task=task)
+            ok = np.asarray(cell["status"].values) == "ok"
+            if not ok.any():
+                continue
+            seeds = cell["seed"].values[ok]
+            scored = np.asarray(cell["scored_epoch"].values)[ok]
+            run = np.asarray(cell["epochs_run"].values)[ok] if "epochs_run" in cell else scored
+            epochs = ", ".join(f"{_format_count(a)}/{_format_count(b)}" for a, b in zip(scored, run))
+            line = f"  {family}/{task}: {epochs}"
+            if "loss_spike" in cell:
+                spikes = np.asarray(cell["loss_spike"].values)[ok] == 1
+                ratios = np.asarray(cell["loss_spike_ratio"].values)[ok]
+                if spikes.any():
+                    line += "; LOSS SPIKE after the scored epoch on " + ", ".join(
+                        f"seed {seed} (validation loss up to {ratio:.3g}x its best)"
+                        for seed, ratio in zip(seeds[spikes], ratios[spikes]))
+            lines.append(line)
+    return "\n".join(lines) if len(lines) > 1 else ""
 
 
 def format_failures(dataset: xr.Dataset) -> str:
@@ -110,8 +154,8 @@ def format_ood_table(dataset: xr.Dataset) -> str:
             rows = [[f"{family}/{task}", *sets]]
             for method in methods:
                 rows.append([f"  {method}"] + [
-                    f"{_format_value(auroc.sel(ood_method=method, ood_set=name).values)} / "
-                    f"{_format_value(fpr95.sel(ood_method=method, ood_set=name).values)}" for name in sets])
+                    f"{format_mean_std(auroc.sel(ood_method=method, ood_set=name).values)} / "
+                    f"{format_mean_std(fpr95.sel(ood_method=method, ood_set=name).values)}" for name in sets])
             lines += ["  " + line for line in format_grid(rows)]
     return "\n".join(lines) if len(lines) > 1 else ""
 
@@ -126,7 +170,7 @@ def format_probe(dataset: xr.Dataset) -> str:
             probe = dataset["probe_reconstruction"].sel(family=family, task=task)
             if not np.isfinite(probe.values).any():
                 continue
-            parts = [f"{basis} {_format_value(probe.sel(probe_basis=basis).values)}"
+            parts = [f"{basis} {format_mean_std(probe.sel(probe_basis=basis).values)}"
                      for basis in probe.probe_basis.values]
             lines.append(f"  {family}/{task}: " + ", ".join(parts))
     return "\n".join(lines) if len(lines) > 1 else ""
@@ -149,15 +193,18 @@ def _format_axis_value(value: object) -> str:
 
 
 def format_sweep_table(dataset: xr.Dataset) -> str:
-    """One row per sweep point (axis values): ok seeds and every scalar score as mean ± std over seeds."""
+    """One row per sweep point (axis values): the settings it ran with (e.g. n_train_used), ok seeds and every scalar
+    score as mean ± std over seeds."""
     axes, scalars = sweep_axes(dataset), scalar_names(dataset)
-    rows = [[*axes, "ok/seeds", *scalars]]
+    settings = setting_names(dataset, (*axes, "seed"))
+    rows = [[*axes, *settings, "ok/seeds", *scalars]]
     for point in np.ndindex(*[dataset.sizes[axis] for axis in axes]):
         selected = dataset.isel(dict(zip(axes, point)))
         status = selected["status"].values
         row = [_format_axis_value(selected[axis].item()) for axis in axes]
+        row += [format_mean_std(np.asarray(selected[name].values, dtype=float)) for name in settings]
         row.append(f"{int(np.sum(status == 'ok'))}/{status.size}")
-        row += [_format_value(np.asarray(selected[name].values, dtype=float)) for name in scalars]
+        row += [format_mean_std(np.asarray(selected[name].values, dtype=float)) for name in scalars]
         rows.append(row)
     return "\n".join(format_grid(rows, header_rule=True))
 
@@ -216,9 +263,23 @@ def format_sweep_failures(dataset: xr.Dataset) -> str:
 
 
 def _provenance_line(dataset: xr.Dataset) -> str:
-    return (f"kae-zoo {dataset.attrs.get('kae_zoo_version')} (git {str(dataset.attrs.get('git_sha'))[:10]}), "
+    """The file's last write, and the distinct per-cell origins (commit, machine, device, threads, precision) when
+    its cells came from more than one."""
+    line = (f"kae-zoo {dataset.attrs.get('kae_zoo_version')} (git {str(dataset.attrs.get('git_sha'))[:10]}), "
             f"torch {dataset.attrs.get('torch_version')} ({dataset.attrs.get('torch_num_threads')} CPU threads), "
-            f"device {dataset.attrs.get('device')}, created {dataset.attrs.get('created')}")
+            f"device {dataset.attrs.get('device')}, written {dataset.attrs.get('created')}")
+    if "machine" not in dataset:
+        return line
+    ran = np.asarray(dataset["status"].values) != "missing"
+    origins: dict[str, int] = {}
+    for values in zip(*(np.asarray(dataset[name].values)[ran] for name in ("git_sha", "machine", "device", "threads",
+                                                                          "precision"))):
+        sha, machine, device, threads, precision = map(str, values)
+        key = f"git {sha[:10]}, {machine}, {device}, {threads} thread(s), {precision}"
+        origins[key] = origins.get(key, 0) + 1
+    if len(origins) == 1:
+        return f"{line}\ncells from: {next(iter(origins))}"
+    return "\n".join([line, "cells from:", *(f"  {count} cell(s): {key}" for key, count in origins.items())])
 
 
 def format_sweep(dataset: xr.Dataset) -> str:
@@ -253,6 +314,6 @@ def format_results(dataset: xr.Dataset) -> str:
     if is_reproduction(dataset):
         return format_reproduction(dataset)
     header = f"{_provenance_line(dataset)}; metrics on the held-out test split"
-    parts = [header, format_table(dataset), format_split_note(dataset), format_betti_curves(dataset),
-             format_ood_table(dataset), format_probe(dataset), format_failures(dataset)]
+    parts = [header, format_table(dataset), format_split_note(dataset), format_training(dataset),
+             format_betti_curves(dataset), format_ood_table(dataset), format_probe(dataset), format_failures(dataset)]
     return "\n\n".join(part for part in parts if part)

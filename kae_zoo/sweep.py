@@ -24,9 +24,10 @@ from tqdm.auto import tqdm
 
 from .atomic import exclusive_output
 from .families import get_family
+from .provenance import cell_provenance
 from .results import CellResult, SweepPoint, points_from_sweep, read_sweep, sweep_to_dataset, write_sweep
 from .runner import (check_pair, check_run_settings, existing_output, load_task_data, ran_with, resolve_device,
-                     run_cell, torch_threads)
+                     run_cell, task_fingerprint, torch_threads)
 from .tasks import get_task
 from .tasks.base import TaskData
 
@@ -58,6 +59,7 @@ class SweepSpec:
     def validate(self) -> None:
         """Fail on the first unknown name or bad value, before any point is run."""
         family, task = get_family(self.family), get_task(self.task)
+        task().check_available()  # DataUnavailableError (a ValueError): nothing runs without the data
         check_pair(self.family, family, task)
         check_run_settings(self.seeds, self.preset, self.device, self.threads)
         if not self.axes:
@@ -115,36 +117,52 @@ MEMORIZATION_SWEEP = SweepSpec(
 NAMED_SWEEPS: dict[str, SweepSpec] = {"memorization": MEMORIZATION_SWEEP}
 
 
-RESUME_SETTINGS = ("family", "task", "preset", "device", "threads")  # a resumed sweep must match the file in these
+DESIGN_SETTINGS = ("family", "task", "preset", "device", "threads")  # a sweep file holds points of one of each
 
 
-def finished_points(spec: SweepSpec, out: str | Path) -> dict[tuple[Any, ...], CellResult]:
-    """The points of the sweep file `out` that a sweep of `spec` may keep instead of running them again, keyed by
-    (axis values in spec order..., seed): finished ("ok"), with the same family, task, preset, device and threads,
-    a point and seed `spec` runs, and the family config `spec` gives that point (so extending an axis keeps the
-    points already run). No file: nothing to keep; a file that is not a sweep file raises ValueError."""
+PointKey = tuple[Any, ...]  # (axis values in spec order..., seed)
+
+
+def finished_points(spec: SweepSpec, out: str | Path, fingerprints: Mapping[int, str],
+                    ) -> tuple[dict[PointKey, CellResult], dict[PointKey, CellResult], list[SweepPoint]]:
+    """What a sweep of `spec` does with the points the sweep file `out` holds: (kept, stale, carried).
+
+    kept: finished ("ok") points of the spec with its data fingerprint (`fingerprints`: seed -> fingerprint) and
+    the family config `spec` gives that point (so extending an axis keeps the points already run). stale: the
+    spec's other stored points, run again and left in the file until their rerun replaces them. carried: the
+    points outside the spec (other axis values or seeds), written back unchanged. No file: nothing. A file that is
+    not a sweep file, or one of another family, task, preset, device, thread count or other axes (whose points this
+    sweep could not keep), raises ValueError: pass overwrite, or write elsewhere."""
     dataset = existing_output(out, read_sweep)
     if dataset is None:
-        return {}
+        return {}, {}, []
     stored = json.loads(dataset.attrs["config"])
-    if any(stored.get(name) != getattr(spec, name) for name in RESUME_SETTINGS):
-        return {}
+    design = {name: getattr(spec, name) for name in DESIGN_SETTINGS}
+    differing = [name for name in DESIGN_SETTINGS if stored.get(name) != design[name]]
+    if differing or list(stored.get("axes", {})) != list(spec.axes):
+        what = (f"{differing[0]} {stored.get(differing[0])!r}" if differing
+                else f"the axes {list(stored.get('axes', {}))}")
+        raise ValueError(f"sweep file {str(out)!r} holds a sweep with {what}, this sweep has "
+                         f"{design[differing[0]] if differing else list(spec.axes)!r}; its points would be lost: "
+                         "pass overwrite (--overwrite) to replace it, or write elsewhere")
     family = get_family(spec.family)
     wanted = {_key(spec, point, seed): point for point in spec.points() for seed in spec.seeds}
-    kept = {}
+    kept, stale, carried = {}, {}, []
     for values, cell in points_from_sweep(dataset):
-        if cell.status != "ok" or set(values) != set(spec.axes):
-            continue
         key = _key(spec, values, cell.seed)
         if key not in wanted:
+            carried.append((values, cell))
             continue
         config = family.make_config(spec.preset, spec.task, {**spec.overrides, **wanted[key]})
-        if ran_with(cell, config):
+        fingerprint = cell.provenance.get("data_fingerprint", "")
+        if cell.status == "ok" and fingerprint and fingerprint == fingerprints[cell.seed] and ran_with(cell, config):
             kept[key] = cell
-    return kept
+        else:
+            stale[key] = cell
+    return kept, stale, carried
 
 
-def _key(spec: SweepSpec, values: Mapping[str, Any], seed: int) -> tuple[Any, ...]:
+def _key(spec: SweepSpec, values: Mapping[str, Any], seed: int) -> PointKey:
     return (*[values[name] for name in spec.axes], seed)
 
 
@@ -166,12 +184,20 @@ def _run_points(spec: SweepSpec, out: str | Path | None, progress: bool, overwri
     device = resolve_device(spec.device)
     view = get_family(spec.family).data_view
     order = [(point, seed) for point in spec.points() for seed in spec.seeds]
-    finished = finished_points(spec, out) if out is not None and not overwrite else {}
+    fingerprints = {seed: task_fingerprint(spec.task, seed, spec.preset, view) for seed in spec.seeds}
+    finished, stale, carried = (finished_points(spec, out, fingerprints) if out is not None and not overwrite
+                                else ({}, {}, []))
+    if carried or finished or stale:
+        logger.info("kept %d finished point(s) from %s%s%s", len(finished), out,
+                    f", running {len(stale)} again (failed, or other data or config)" if stale else "",
+                    f", carried {len(carried)} point(s) outside this sweep unchanged" if carried else "")
+    axes = {name: _ordered([*values, *(point[name] for point, _ in carried)]) for name, values in spec.axes.items()}
     task_data: dict[int, TaskData | str] = {}  # seed -> data, or why it failed to load
 
     def points_so_far() -> list[SweepPoint]:
-        return [(point, finished[_key(spec, point, seed)]) for point, seed in order
-                if _key(spec, point, seed) in finished]
+        stored = {**stale, **finished}  # a stale point stays until its rerun replaces it
+        return [*carried, *((point, stored[_key(spec, point, seed)]) for point, seed in order
+                            if _key(spec, point, seed) in stored)]
 
     todo = [(point, seed) for point, seed in order if _key(spec, point, seed) not in finished]
     written: xr.Dataset | None = None
@@ -182,19 +208,26 @@ def _run_points(spec: SweepSpec, out: str | Path | None, progress: bool, overwri
             data = task_data[seed]
             if isinstance(data, str):  # recorded in every point of this seed; the sweep goes on
                 cell = CellResult(spec.family, spec.task, seed, status="failed", error=data)
+                cell.provenance = cell_provenance(data_fingerprint=fingerprints[seed], preset=spec.preset,
+                                                  device=device, precision="fp32", compile=False)
             else:
                 cell = run_cell(spec.family, spec.task, seed, spec.preset, device, {**spec.overrides, **point}, data,
-                                progress)
+                                progress, data_fingerprint=fingerprints[seed])
             if cell.status != "ok":
                 logger.warning("sweep point %s seed %d failed: %s", point, seed, cell.error)
             finished[_key(spec, point, seed)] = cell
             if out is not None:  # inside the block: the file records the thread count the points ran with
-                written = write_sweep(out, points_so_far(), spec.axes, spec.to_dict(), str(device))
+                written = write_sweep(out, points_so_far(), axes, spec.to_dict(), str(device))
         if out is None:
-            return sweep_to_dataset(points_so_far(), spec.axes, spec.to_dict(), str(device))
+            return sweep_to_dataset(points_so_far(), axes, spec.to_dict(), str(device))
         if written is None:  # every point kept: still stamp the file with this sweep
-            written = write_sweep(out, points_so_far(), spec.axes, spec.to_dict(), str(device))
+            written = write_sweep(out, points_so_far(), axes, spec.to_dict(), str(device))
         return written
+
+
+def _ordered(values: list[Any]) -> tuple[Any, ...]:
+    """The values once each, in order of first appearance."""
+    return tuple(dict.fromkeys(values))
 
 
 def sweep_failed(dataset: xr.Dataset) -> bool:

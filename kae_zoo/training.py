@@ -36,7 +36,9 @@ class DivergenceError(RuntimeError):
 
 @dataclass
 class TrainReport:
-    """What happened during training."""
+    """What happened during training: at each validation check (epoch `check_epochs[i]`) the mean training loss of
+    that epoch's mini-batches (`train_history`, NaN where the family's own fit has no loss to report) and the
+    validation loss (`val_history`); `best_epoch` is the epoch whose weights were kept and scored."""
 
     n_epochs_run: int
     n_steps: int
@@ -45,6 +47,8 @@ class TrainReport:
     stopped_early: bool
     seconds: float
     val_history: list[float] = field(default_factory=list)
+    train_history: list[float] = field(default_factory=list)
+    check_epochs: list[int] = field(default_factory=list)
 
 
 def batch_size_of(batch: Batch) -> int:
@@ -150,6 +154,8 @@ def train(
     best_val, best_epoch, best_state = math.inf, 0, copy.deepcopy(model.state_dict())
     checks_without_improvement, step, stopped_early = 0, 0, False
     val_history: list[float] = []
+    train_history: list[float] = []
+    check_epochs: list[int] = []
     start = time.perf_counter()
     bar = tqdm(range(1, config.n_epochs + 1), desc=description, disable=not progress, leave=False)
     epoch = 0
@@ -157,9 +163,13 @@ def train(
         on_step(0, model)
     for epoch in bar:
         model.train()
+        epoch_loss, epoch_samples = torch.zeros(()), 0  # summed on the device: no sync per step
         for minibatch in iterate_minibatches(train_batch, config.batch_size, generator):
             terms = training_step(model, minibatch, optimizer, scheduler, config.gradient_clip_norm, acceleration,
                                   epoch, step)
+            n_samples = batch_size_of(minibatch)
+            epoch_loss = epoch_loss.to(terms["total"].device) + terms["total"].detach().float() * n_samples
+            epoch_samples += n_samples
             step += 1
             if on_step is not None and step % track_every_steps == 0:
                 on_step(step, model)
@@ -172,6 +182,8 @@ def train(
         if reason is not None:
             raise DivergenceError(f"{reason} at epoch {epoch}")
         val_history.append(val_loss)
+        train_history.append(float(epoch_loss) / max(epoch_samples, 1))
+        check_epochs.append(epoch)
         bar.set_postfix(train=f"{terms['total'].item():.4g}", val=f"{val_loss:.4g}")
         if val_loss < best_val:
             best_val, best_epoch, checks_without_improvement = val_loss, epoch, 0
@@ -195,4 +207,6 @@ def train(
         stopped_early=stopped_early,
         seconds=time.perf_counter() - start,
         val_history=val_history,
+        train_history=train_history,
+        check_epochs=check_epochs,
     )

@@ -6,6 +6,7 @@ import pytest
 from kae_zoo.claims import (FAILS, HOLDS, NOT_RUN, PARTLY, accuracy_verdict, get_claim, judge, judge_fno_matches_cnn,
                             judge_lifting, judge_memorization, judge_mnist_accuracy, judge_mnist_unlearning, judge_ood,
                             judge_probe, judge_resolution, judge_simplification, judge_yinyang_accuracy, mean_std)
+from kae_zoo import summary
 from kae_zoo.results import CellResult, sweep_to_dataset, to_dataset
 
 
@@ -19,11 +20,14 @@ def cells_dataset(family, task, per_seed, curves=None, failed=()):
     return to_dataset(cells, {}, "cpu")
 
 
-def test_mean_std_is_the_population_std_of_the_papers_five_seeds():
+def test_mean_std_is_the_sample_std_everywhere():
     mean, std = mean_std(np.array([98.61, 98.51, 98.53, 98.48, 98.54]))
-    # by hand: mean 98.534; squared deviations .005776 + .000576 + .000016 + .002916 + .000036 = .00932; /5 -> .001864
-    assert mean == pytest.approx(98.534) and std == pytest.approx(np.sqrt(0.001864))
-    assert round(std, 2) == 0.04  # the paper's +- 0.04
+    # by hand: mean 98.534; squared deviations .005776 + .000576 + .000016 + .002916 + .000036 = .00932; /4 -> .00233
+    assert mean == pytest.approx(98.534) and std == pytest.approx(np.sqrt(0.00233))
+    assert round(std, 2) == 0.05  # ddof 0 would give 0.043, the paper's +- 0.04
+    assert summary.mean_std is mean_std  # show, compare and reproduce print the same "±"
+    one_mean, one_std = mean_std(np.array([0.9, np.nan]))
+    assert one_mean == 0.9 and np.isnan(one_std)  # one seed has no spread
 
 
 def test_accuracy_verdict_bands():
@@ -35,9 +39,9 @@ def test_accuracy_verdict_bands():
 def test_yinyang_accuracy(macro, verdict):
     dataset = cells_dataset("koopman", "yinyang", [{"macro_accuracy": m, "base_accuracy": 0.99} for m in macro])
     finding = judge_yinyang_accuracy({"kae_yinyang": dataset})
-    # (0.99, 0.98): mean 0.985, std 0.005, shortfall 98.75 - 98.5 = 0.25 pp
+    # (0.99, 0.98): mean 0.985, sample std 0.00707, shortfall 98.75 - 98.5 = 0.25 pp
     assert finding.verdict == verdict and finding.n_seeds == 2
-    assert finding.mean == pytest.approx(np.mean(macro)) and finding.std == pytest.approx(np.std(macro))
+    assert finding.mean == pytest.approx(np.mean(macro)) and finding.std == pytest.approx(np.std(macro, ddof=1))
 
 
 def test_mnist_accuracy_is_judged_on_the_gap_to_the_base_network():
@@ -140,6 +144,15 @@ def test_ood_compares_each_set_with_knn():
     # mnist: 0.90 >= 0.92 - 0.05 competes; noise: 0.50 < 0.94 does not -> partly; headline mean (0.9 + 0.5) / 2
     assert finding.verdict == PARTLY and finding.mean == pytest.approx(0.7)
     assert "mnist 0.900 vs 0.920" in finding.measured
+
+
+def test_ood_without_any_auroc_is_not_run():
+    # Every trajectory AUROC NaN: the competes-on-every-set check had nothing to check and said "holds".
+    auroc = (("ood_method", "ood_set"), {"ood_method": ["trajectory", "knn"], "ood_set": ["mnist", "noise"]},
+             np.array([[np.nan, np.nan], [0.92, 0.99]]))
+    dataset = cells_dataset("attractor", "digits", [{}], {0: {"ood_auroc": auroc}})
+    finding = judge(get_claim("attractor_ood"), {"attractor_digits": dataset})
+    assert finding.verdict == NOT_RUN and "no OOD set has both" in finding.detail
 
 
 def test_probe_beats_random_basis():

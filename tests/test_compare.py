@@ -1,43 +1,96 @@
-"""`kae-zoo compare`: regressions in each metric's direction, against hand-worked tolerances."""
+"""`kae-zoo compare`: regressions in each metric's direction, beyond the tolerance and the seed noise, against
+hand-worked values."""
+
+import numpy as np
+import pytest
+from scipy import stats
 
 from kae_zoo.cli import main
-from kae_zoo.compare import compare_results, judge_change, regressions
+from kae_zoo.compare import Sample, compare_results, judge_change, regressions, welch_p_value
 from kae_zoo.results import CellResult, read_results, write_results
 
 
-def run_file(path, accuracy=(0.90, 0.92), state_error=(0.20, 0.22), seconds=(1.0, 1.0), failed=()):
-    cells = [CellResult("koopman", "yinyang", seed, status="failed" if seed in failed else "ok",
+def run_file(path, accuracy=(0.90, 0.92), state_error=(0.20, 0.22), seconds=(1.0, 1.0), failed=(), seeds=None,
+             family="koopman", task="yinyang"):
+    seeds = seeds or range(len(accuracy))
+    cells = [CellResult(family, task, seed, status="failed" if seed in failed else "ok",
                         scalars={} if seed in failed else {"accuracy": a, "state_error": e, "train_seconds": t})
-             for seed, (a, e, t) in enumerate(zip(accuracy, state_error, seconds))]
+             for seed, a, e, t in zip(seeds, accuracy, state_error, seconds)]
     write_results(path, cells, {}, "cpu")
     return read_results(path)
 
 
-def test_judge_change_by_hand():
+def test_welch_p_value_by_hand():
+    # [1, 2, 3] against [4, 5, 6]: means 2 and 5, sample variances 1 and 1; standard error sqrt(1/3 + 1/3);
+    # t = 3 / sqrt(2/3) = 3.674; Welch-Satterthwaite dof = (2/3)^2 / (2 (1/3)^2 / 2) = 4; P(T_4 > 3.674) = 0.01066.
+    assert welch_p_value(np.array([1, 2, 3]), np.array([4, 5, 6]), "greater") == pytest.approx(0.010656, abs=1e-6)
+    assert welch_p_value(np.array([1, 2, 3]), np.array([4, 5, 6]), "less") == pytest.approx(1 - 0.010656, abs=1e-6)
+    rng = np.random.default_rng(0)  # and scipy's own Welch test on unequal sizes and spreads
+    a, b = rng.normal(0, 1, 5), rng.normal(0.5, 3, 3)
+    assert welch_p_value(a, b, "greater") == pytest.approx(
+        stats.ttest_ind(b, a, equal_var=False, alternative="greater").pvalue)
+    # no spread on either side: any difference is outside the noise, none is not
+    assert welch_p_value(np.array([1.0, 1.0]), np.array([2.0, 2.0]), "greater") == 0.0
+    assert welch_p_value(np.array([1.0, 1.0]), np.array([2.0, 2.0]), "less") == 1.0
+    assert welch_p_value(np.array([1.0, 1.0]), np.array([1.0, 1.0]), "less") == 1.0
+    with pytest.raises(ValueError, match=">= 2 values"):
+        welch_p_value(np.array([1.0]), np.array([2.0, 3.0]), "less")
+
+
+def test_judge_change_with_one_seed_is_the_tolerance_alone():
     # reference 0.91, tolerance 0.05: allowed 0.0455; 0.86 is 0.05 worse -> regressed; 0.87 is 0.04 worse -> same
-    assert judge_change(0.91, 0.86, True, 0.05) == "regressed"
-    assert judge_change(0.91, 0.87, True, 0.05) == "same"
-    assert judge_change(0.91, 0.96, True, 0.05) == "improved"
-    assert judge_change(0.21, 0.23, False, 0.05) == "regressed"  # lower is better: +0.02 > 0.0105
-    assert judge_change(0.0, 0.01, False, 0.05) == "regressed"  # reference 0: the floor 1e-3 allows 5e-5 only
-    assert judge_change(0.0, 0.00001, False, 0.05) == "same"
-    assert judge_change(0.5, float("nan"), True, 0.05) == "missing"
+    one = lambda value: Sample((value,))  # noqa: E731
+    assert judge_change(one(0.91), one(0.86), True, 0.05) == ("regressed", pytest.approx(np.nan, nan_ok=True))
+    assert judge_change(one(0.91), one(0.87), True, 0.05)[0] == "same"
+    assert judge_change(one(0.91), one(0.96), True, 0.05)[0] == "improved"
+    assert judge_change(one(0.21), one(0.23), False, 0.05)[0] == "regressed"  # lower is better: +0.02 > 0.0105
+    assert judge_change(one(0.0), one(0.01), False, 0.05)[0] == "regressed"  # reference 0: the floor allows 5e-5
+    assert judge_change(one(0.0), one(0.00001), False, 0.05)[0] == "same"
+    assert judge_change(one(0.5), Sample(()), True, 0.05)[0] == "missing"
+    # one seed against three: still no spread to test one side against
+    assert judge_change(Sample((0.91, 0.90, 0.92)), one(0.86), True, 0.05)[0] == "regressed"
+
+
+def test_judge_change_with_seeds_needs_the_test_too():
+    # reference 0.90, 0.92, 0.91 (mean 0.91); new 0.80, 0.95, 0.83 (mean 0.86): 0.05 worse, beyond the allowed
+    # 0.0455, but the new seeds spread widely: Welch's one-sided p = 0.195 >= 0.05 -> within noise.
+    verdict, p_value = judge_change(Sample((0.90, 0.92, 0.91)), Sample((0.80, 0.95, 0.83)), True, 0.05)
+    assert verdict == "within noise" and p_value == pytest.approx(0.1946, abs=1e-4)
+    # new 0.85, 0.87 against 0.90, 0.92: the same 0.05 drop with a tight spread: p = 0.0358 < 0.05 -> regressed
+    verdict, p_value = judge_change(Sample((0.90, 0.92)), Sample((0.85, 0.87)), True, 0.05)
+    assert verdict == "regressed" and p_value == pytest.approx(0.03576, abs=1e-5)
+    # the same numbers with alpha 0.01: within noise
+    assert judge_change(Sample((0.90, 0.92)), Sample((0.85, 0.87)), True, 0.05, alpha=0.01)[0] == "within noise"
+    # lower is better and the new errors rose by a lot with no spread: p = 0 -> regressed
+    assert judge_change(Sample((0.2, 0.2)), Sample((0.3, 0.3)), False, 0.05) == ("regressed", 0.0)
+    # within the tolerance no test is made, whatever the spread
+    assert judge_change(Sample((0.90, 0.92)), Sample((0.89, 0.91)), True, 0.05)[0] == "same"
 
 
 def test_identical_files_exit_0(tmp_path, capsys):
     run_file(tmp_path / "a.nc")
     run_file(tmp_path / "b.nc")
     assert main(["compare", str(tmp_path / "a.nc"), str(tmp_path / "b.nc")]) == 0
-    assert "0 regressed" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "0 regressed" in out and "0.91 ± 0.014 (n=2)" in out  # mean ± sample std (ddof 1) and n
 
 
-def test_an_accuracy_drop_beyond_tolerance_exits_1(tmp_path, capsys):
-    run_file(tmp_path / "a.nc")  # mean accuracy 0.91
-    run_file(tmp_path / "b.nc", accuracy=(0.85, 0.87))  # mean 0.86: 0.05 below, allowed 0.0455
+def test_an_accuracy_drop_beyond_tolerance_and_noise_exits_1(tmp_path, capsys):
+    run_file(tmp_path / "a.nc")  # accuracy 0.90, 0.92
+    run_file(tmp_path / "b.nc", accuracy=(0.85, 0.87))  # 0.05 below, p = 0.036
     assert main(["compare", str(tmp_path / "a.nc"), str(tmp_path / "b.nc")]) == 1
     out = capsys.readouterr().out
-    assert out.splitlines()[2].startswith("regressed") and "accuracy" in out.splitlines()[2]
+    line = out.splitlines()[2]
+    assert line.startswith("regressed") and "accuracy" in line and "0.0358" in line
     assert main(["compare", str(tmp_path / "a.nc"), str(tmp_path / "b.nc"), "--tolerance", "0.1"]) == 0
+    assert main(["compare", str(tmp_path / "a.nc"), str(tmp_path / "b.nc"), "--alpha", "0.01"]) == 0
+
+
+def test_disjoint_seeds_are_compared(tmp_path):
+    reference = run_file(tmp_path / "a.nc", accuracy=(0.90, 0.92), seeds=(0, 1))
+    new = run_file(tmp_path / "b.nc", accuracy=(0.85, 0.87), seeds=(3, 4))
+    found = regressions(compare_results(reference, new))
+    assert [(d.metric, d.reference.n, d.new.n) for d in found] == [("accuracy", 2, 2)]
 
 
 def test_timings_are_left_out_unless_asked(tmp_path):
@@ -51,13 +104,48 @@ def test_a_failed_cell_is_a_regression(tmp_path):
     reference = run_file(tmp_path / "a.nc")
     new = run_file(tmp_path / "b.nc", failed=(1,))
     found = regressions(compare_results(reference, new))
-    assert [(d.metric, d.reference, d.new) for d in found] == [("finished cells", 2, 1)]
+    assert [(d.metric, d.note) for d in found] == [("failed cells", "0/2 -> 1/2 failed")]
 
 
-def test_bad_tolerance_and_bad_file_exit_2(tmp_path, capsys):
+def test_pairs_one_file_lacks_are_missing_unless_required(tmp_path, capsys):
+    reference = run_file(tmp_path / "a.nc")
+    other = run_file(tmp_path / "b.nc", task="digits")  # a run of another task only
+    differences = compare_results(reference, other)
+    assert regressions(differences) == []
+    assert [(d.task, d.verdict, d.note) for d in differences] == [
+        ("yinyang", "missing", "ran only in the reference"), ("digits", "missing", "ran only in the new file")]
+    assert main(["compare", str(tmp_path / "a.nc"), str(tmp_path / "b.nc")]) == 0
+    assert main(["compare", str(tmp_path / "a.nc"), str(tmp_path / "b.nc"), "--require-all"]) == 1
+    found = regressions(compare_results(reference, other, require_all=True))
+    assert [(d.task, d.metric) for d in found] == [("yinyang", "cells")]
+
+
+def test_a_changed_definition_is_reported_not_judged(tmp_path):
+    reference = run_file(tmp_path / "a.nc")
+    new = run_file(tmp_path / "b.nc", accuracy=(0.5, 0.5))  # far worse, but computed by another formula
+    new["accuracy"].attrs["definition_version"] = 2
+    differences = {d.metric: d for d in compare_results(reference, new)}
+    assert differences["accuracy"].verdict == "definition changed"
+    assert differences["accuracy"].note == "definition version 1 -> 2"
+    assert regressions(list(differences.values())) == []
+
+
+def test_metrics_without_direction_are_not_judged(tmp_path):
+    reference = run_file(tmp_path / "a.nc")
+    metrics = {d.metric for d in compare_results(reference, reference)}
+    assert metrics == {"failed cells", "accuracy", "state_error"}  # train_seconds is a timing
+    cells = [CellResult("koopman", "yinyang", 0, scalars={"spectral_radius": 1.0, "scored_epoch": 5.0})]
+    write_results(tmp_path / "c.nc", cells, {}, "cpu")
+    spectral = read_results(tmp_path / "c.nc")
+    assert {d.metric for d in compare_results(spectral, spectral)} == {"failed cells"}
+
+
+def test_bad_tolerance_alpha_and_bad_file_exit_2(tmp_path, capsys):
     run_file(tmp_path / "a.nc")
     assert main(["compare", str(tmp_path / "a.nc"), str(tmp_path / "a.nc"), "--tolerance", "-1"]) == 2
     assert "tolerance must be a number >= 0" in capsys.readouterr().err
+    assert main(["compare", str(tmp_path / "a.nc"), str(tmp_path / "a.nc"), "--alpha", "1.5"]) == 2
+    assert "alpha must be a number in (0, 1)" in capsys.readouterr().err
     (tmp_path / "junk.nc").write_text("x")
     assert main(["compare", str(tmp_path / "a.nc"), str(tmp_path / "junk.nc")]) == 2
     assert "not a readable netCDF" in capsys.readouterr().err

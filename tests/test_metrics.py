@@ -87,4 +87,6 @@ def test_time_forward_counts_samples_until_min_seconds():
 def test_every_registered_metric_has_metadata():
     for name in list_metrics():
         spec = get_metric(name)
-        assert spec.long_name and spec.units and isinstance(spec.higher_is_better, bool)
+        assert spec.long_name and spec.units and spec.direction in ("higher", "lower", "none")
+        assert spec.higher_is_better is None or isinstance(spec.higher_is_better, bool)
+        assert isinstance(spec.version, int) and spec.version >= 1

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from kae_zoo.cli import main
-from kae_zoo.plots import (plot_accuracy, plot_betti_curves, plot_ood, plot_ood_roc, plot_recovery, plot_resolution,
-                           plot_spectrum, plot_sweep, plot_sweep_figures)
+from kae_zoo.plots import (plot_accuracy, plot_betti_curves, plot_loss_curves, plot_ood, plot_ood_roc, plot_recovery,
+                           plot_resolution, plot_spectrum, plot_sweep, plot_sweep_figures)
 from kae_zoo.results import CellResult, read_results, read_sweep, write_results, write_sweep
 from kae_zoo.summary import format_betti_curves, format_results
 
@@ -62,6 +62,26 @@ def test_recovery_figure(tmp_path):
     [path] = plot_recovery(dataset, tmp_path)
     assert path.name == "recovery_sparse_vec.png" and path.read_bytes()[:8] == PNG_MAGIC
     assert plot_betti_curves(dataset, tmp_path) == [] and plot_accuracy(dataset, tmp_path) == []
+
+
+def test_loss_curve_figure_and_the_spike_in_show(tmp_path):
+    epochs = {"epoch": [10, 20, 30]}
+    cells = []
+    for seed, val, spike in ((0, [1.0, 0.1, 50.0], 1.0), (1, [1.0, 0.5, 0.2], 0.0)):
+        scalars = {"scored_epoch": 20.0 if seed == 0 else 30.0, "epochs_run": 30.0,
+                   "loss_spike_ratio": val[2] / 0.1 if seed == 0 else 1.0, "loss_spike": spike}
+        curves = {"val_loss": (("epoch",), epochs, np.array(val)),
+                  "train_loss": (("epoch",), epochs, np.array(val) * 1.1)}
+        cells.append(CellResult("koopman", "yinyang", seed, scalars=scalars, curves=curves))
+    write_results(tmp_path / "r.nc", cells, {}, "cpu")
+    dataset = read_results(tmp_path / "r.nc")
+    [path] = plot_loss_curves(dataset, tmp_path)
+    assert path.name == "loss_koopman_yinyang.png" and path.read_bytes()[:8] == PNG_MAGIC
+    assert plot_loss_curves(write(tmp_path / "k.nc"), tmp_path / "none") == []
+    text = format_results(dataset)
+    assert "koopman/yinyang: 20/30, 30/30; LOSS SPIKE after the scored epoch on seed 0 (validation loss up to " \
+           "500x its best)" in text
+    assert "scored_epoch" not in text.split("training (")[0]  # the record is not a table column
 
 
 def test_spectrum_figure(tmp_path):

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kae_zoo.metrics import get_metric
-from kae_zoo.results import (CellResult, ResultFileError, is_sweep, read_result_file, read_results, read_sweep,
-                             storable, write_results, write_sweep)
+from kae_zoo.results import (CellResult, ResultFileError, cells_from_dataset, is_sweep, read_result_file,
+                             read_results, read_sweep, storable, write_results, write_sweep)
 
 
 def cells() -> list[CellResult]:
@@ -36,9 +36,10 @@ def test_schema(tmp_path):
     for name in ("accuracy", "state_error", "betti"):
         spec = get_metric(name)
         attrs = dataset[name].attrs
-        assert (attrs["units"], attrs["long_name"], attrs["higher_is_better"]) == (
-            spec.units, spec.long_name, int(spec.higher_is_better))
+        assert (attrs["units"], attrs["long_name"], attrs["direction"], attrs["definition_version"]) == (
+            spec.units, spec.long_name, spec.direction, spec.version)
         assert attrs["split"] == "test"
+    assert dataset["accuracy"].attrs["direction"] == "higher" and dataset["betti"].attrs["direction"] == "none"
     for attr in ("kae_zoo_version", "git_sha", "torch_version", "device", "created", "config"):
         assert attr in dataset.attrs
     assert json.loads(dataset.attrs["config"]) == {"preset": "smoke"}
@@ -49,6 +50,52 @@ def test_schema(tmp_path):
     # A shorter curve is padded with NaN, never with made-up numbers.
     assert np.isnan(dataset["betti"].sel(task="digits", seed=0, step=2).values).all()
     assert np.isnan(dataset["accuracy"].sel(task="yinyang", seed=1).item())
+
+
+def test_settings_are_coordinates_and_provenance_is_per_cell(tmp_path):
+    provenance = {"data_fingerprint": "abc123", "preset": "smoke", "device": "cpu", "machine": "Some CPU",
+                  "threads": "1", "precision": "fp32", "compile": "false", "kae_zoo_version": "0.1.0",
+                  "git_sha": "f" * 40, "torch_version": "2.13.0", "created": "2026-12-02T00:00:00+00:00"}
+    cells = [CellResult("koopman", "digits", 0, scalars={"accuracy": 0.9, "unlearned_class": 4.0},
+                        provenance=provenance),
+             CellResult("attractor", "digits", 0, scalars={"memorization": 0.5, "n_train_used": 150.0})]
+    write_results(tmp_path / "r.nc", cells, {}, "cpu")
+    dataset = read_results(tmp_path / "r.nc")
+    assert "unlearned_class" in dataset.coords and "unlearned_class" not in dataset.data_vars
+    assert dataset["unlearned_class"].sel(family="koopman", seed=0).item() == 4.0
+    assert "direction" not in dataset["n_train_used"].attrs  # a setting is never a score
+    assert dataset["machine"].sel(family="koopman", seed=0).item() == "Some CPU"
+    assert dataset["data_fingerprint"].sel(family="attractor", seed=0).item() == ""  # none on record
+    back = {(cell.family, cell.seed): cell for cell in cells_from_dataset(dataset)}
+    assert back["koopman", 0].provenance == provenance
+    assert back["koopman", 0].scalars["unlearned_class"] == 4.0 and back["attractor", 0].scalars["n_train_used"] == 150
+
+
+def test_a_file_from_before_provenance_reads_in_todays_schema(tmp_path):
+    # the schema of files written before per-cell provenance and versioned definitions (results/reference at
+    # 6dbc5f9): `higher_is_better` attrs, settings as scores, provenance only in the global attrs
+    shape = (1, 1, 1)
+    legacy = xr.Dataset(
+        {"status": (("family", "task", "seed"), np.full(shape, "ok", dtype=object)),
+         "error": (("family", "task", "seed"), np.full(shape, "", dtype=object)),
+         "split_description": (("family", "task", "seed"), np.full(shape, "", dtype=object)),
+         "family_config": (("family", "task", "seed"), np.full(shape, "{}", dtype=object)),
+         "accuracy": (("family", "task", "seed"), np.full(shape, 0.9),
+                      {"units": "1", "long_name": "a", "higher_is_better": 1, "split": "test"}),
+         "unlearned_class": (("family", "task", "seed"), np.full(shape, 2.0),
+                             {"units": "1", "long_name": "c", "higher_is_better": 1, "split": ""})},
+        coords={"family": ["koopman"], "task": ["digits"], "seed": [0]},
+        attrs={"kae_zoo_version": "0.1.0", "git_sha": "abc", "torch_version": "2.13.0", "device": "cpu",
+               "torch_num_threads": 1, "created": "2026-11-01T00:00:00+00:00",
+               "config": json.dumps({"preset": "smoke", "threads": 1})})
+    legacy.to_netcdf(tmp_path / "old.nc", engine="h5netcdf")
+    dataset = read_results(tmp_path / "old.nc")
+    assert dataset["accuracy"].attrs["direction"] == "higher"
+    assert dataset["accuracy"].attrs["definition_version"] == 0  # unversioned: compare reports any mismatch
+    assert "unlearned_class" in dataset.coords
+    cell = cells_from_dataset(dataset)[0]
+    assert cell.provenance["git_sha"] == "abc" and cell.provenance["preset"] == "smoke"
+    assert cell.provenance["data_fingerprint"] == ""  # unknown: a resume never keeps such a cell
 
 
 def test_unregistered_metric_is_refused(tmp_path):

@@ -9,7 +9,9 @@ import torch
 
 from kae_zoo.families import get_family
 from kae_zoo.results import CellResult, read_results, write_results
-from kae_zoo.runner import RunSpec, finished_cells, run_matrix, torch_threads
+from kae_zoo.runner import RunSpec, data_fingerprints, plan_resume, run_matrix, torch_threads
+from kae_zoo.tasks import DataUnavailableError
+from kae_zoo.tasks.digits import DigitsTask
 
 FAST = {"koopman": {"n_epochs": 2}}
 
@@ -29,19 +31,32 @@ def test_bad_thread_counts_are_refused(threads):
 
 
 def test_a_task_that_cannot_load_fails_its_cells_and_the_rest_finish(tmp_path, monkeypatch):
-    monkeypatch.setenv("KAE_ZOO_DATA", str(tmp_path / "empty"))  # no MNIST files there
-    spec = RunSpec(("koopman",), ("mnist", "yinyang"), (0,), preset="smoke", device="cpu", threads=1, overrides=FAST)
+    def broken(self):
+        raise OSError("the disk went away")
+
+    monkeypatch.setattr(DigitsTask, "raw_splits", broken)  # present when checked, unreadable when loaded
+    spec = RunSpec(("koopman",), ("digits", "yinyang"), (0,), preset="smoke", device="cpu", threads=1, overrides=FAST)
     out = tmp_path / "r.nc"
     results = run_matrix(spec, out=out, progress=False)
     status = {cell.task: (cell.status, cell.error) for cell in results}
     assert status["yinyang"] == ("ok", "")
-    assert status["mnist"][0] == "failed" and "FileNotFoundError" in status["mnist"][1]
+    assert status["digits"] == ("failed", "OSError: the disk went away")
     dataset = read_results(out)
     assert dataset.attrs["torch_num_threads"] == 1
-    assert str(dataset["status"].sel(family="koopman", task="mnist", seed=0).item()) == "failed"
+    assert str(dataset["status"].sel(family="koopman", task="digits", seed=0).item()) == "failed"
+    assert dataset["data_fingerprint"].sel(task="digits").item() == ""  # no data, no fingerprint
 
 
-TIMINGS = ("train_seconds", "throughput")  # wall-clock scores: the only ones allowed to differ between runs
+def test_a_task_without_its_data_is_refused_before_anything_runs(tmp_path, monkeypatch):
+    monkeypatch.setenv("KAE_ZOO_DATA", str(tmp_path / "empty"))  # no MNIST files there
+    spec = RunSpec(("koopman",), ("yinyang", "mnist"), (0,), preset="smoke", device="cpu", threads=1, overrides=FAST)
+    with pytest.raises(DataUnavailableError, match="MNIST test split: missing"):
+        run_matrix(spec, out=tmp_path / "r.nc", progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+# wall-clock scores and creation times: the only values allowed to differ between runs
+TIMINGS = ("train_seconds", "throughput", "created")
 
 
 class Killed(BaseException):
@@ -107,26 +122,36 @@ def read_results_after(run, spec, out):
     return read_results(out)
 
 
-def test_cells_from_another_config_or_a_failed_cell_are_run_again(tmp_path):
-
+def test_cells_from_another_config_data_or_setting_or_a_failed_cell_are_run_again(tmp_path):
     spec = RunSpec(("koopman",), ("digits",), (0, 1), preset="smoke", device="cpu", threads=1, overrides=FAST)
     config = spec.to_dict()
     own = {"family_config": get_family("koopman").make_config("smoke", "digits", FAST["koopman"]).to_dict()}
-    cells = [CellResult("koopman", "digits", 0, scalars={"accuracy": 0.9}, **own),
-             CellResult("koopman", "digits", 1, status="failed", error="RuntimeError: x", **own)]
+    fingerprints = data_fingerprints(spec)
+    provenance = {"data_fingerprint": fingerprints["koopman", "digits", 0], "preset": "smoke", "device": "cpu",
+                  "threads": "1", "precision": "fp32", "compile": "false"}
+    cells = [CellResult("koopman", "digits", 0, scalars={"accuracy": 0.9}, provenance=provenance, **own),
+             CellResult("koopman", "digits", 1, status="failed", error="RuntimeError: x", provenance=provenance,
+                        **own)]
     write_results(tmp_path / "r.nc", cells, config, "cpu")
-    assert list(finished_cells(spec, tmp_path / "r.nc")) == [("koopman", "digits", 0)]
+    plan = plan_resume(spec, tmp_path / "r.nc", fingerprints)
+    assert list(plan.kept) == [("koopman", "digits", 0)] and plan.stale == {("koopman", "digits", 1): "failed before"}
+    assert plan.summary() == f"kept 1 finished cell(s) from {tmp_path / 'r.nc'}, running 1 again (failed before)"
     other = RunSpec(("koopman",), ("digits",), (0, 1), preset="smoke", device="cpu", threads=1,
                     overrides={"koopman": {"n_epochs": 3}})
-    assert finished_cells(other, tmp_path / "r.nc") == {}  # n_epochs differs: the cell's config differs
+    plan = plan_resume(other, tmp_path / "r.nc", fingerprints)
+    assert plan.kept == {} and plan.stale[("koopman", "digits", 0)] == "the family config changed"
     bf16 = dataclasses.replace(spec, precision="bf16")
-    assert finished_cells(bf16, tmp_path / "r.nc") == {}  # the cells ran in fp32
-    legacy = {key: value for key, value in config.items() if key not in ("precision", "compile")}
-    write_results(tmp_path / "old.nc", cells, legacy, "cpu")  # written before the settings existed: fp32, eager
-    assert list(finished_cells(spec, tmp_path / "old.nc")) == [("koopman", "digits", 0)]
+    plan = plan_resume(bf16, tmp_path / "r.nc", fingerprints)
+    assert plan.stale[("koopman", "digits", 0)] == "precision fp32 -> bf16"
+    changed = {key: "0" * 16 for key in fingerprints}  # the task's data changed since the cell ran
+    assert plan_resume(spec, tmp_path / "r.nc", changed).stale[("koopman", "digits", 0)] == "the data changed"
+    legacy = [CellResult("koopman", "digits", 0, scalars={"accuracy": 0.9}, **own)]  # no provenance on record
+    write_results(tmp_path / "old.nc", legacy, config, "cpu")
+    assert plan_resume(spec, tmp_path / "old.nc", fingerprints).stale == {
+        ("koopman", "digits", 0): "no data fingerprint on record"}
     (tmp_path / "junk.nc").write_text("not netCDF")
     with pytest.raises(ValueError, match="pass overwrite"):
-        finished_cells(spec, tmp_path / "junk.nc")
+        plan_resume(spec, tmp_path / "junk.nc", fingerprints)
 
 
 def test_dask_executor_gives_the_local_numbers(tmp_path):

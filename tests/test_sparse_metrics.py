@@ -27,6 +27,21 @@ def test_sine_distances_by_hand_with_distinct_matching():
     assert max_sine_distance(IDENTITY, learned) == pytest.approx(1.2 / np.sqrt(2.44))
 
 
+def test_matching_minimises_the_reported_sine_distance():
+    # The counter-example, |cos| [[1, .6], [.6, 0]] (true x learned). True atoms t1 = (1, 0, 0) and
+    # t2 = (.6, .8, 0) (cos .6); learned a = t1 and b = (.6, -.45, sqrt(.4375)), unit, orthogonal to t2.
+    true = np.array([[1.0, 0.0, 0.0], [0.6, 0.8, 0.0]]).T
+    learned = np.array([[1.0, 0.0, 0.0], [0.6, -0.45, np.sqrt(0.4375)]]).T
+    assert atom_cosines(true, learned) == pytest.approx(np.array([[1.0, 0.6], [0.6, 0.0]]), abs=1e-12)
+    # Sines [[0, .8], [.8, 1]]. Diagonal: 0 + 1 -> recovery 1 - 0.5 = 0.5. Across: .8 + .8 -> 1 - 0.8 = 0.2. The
+    # largest summed |cos| (1.2, across) reported 0.2 before definition version 2; the smallest summed sine picks
+    # the diagonal, and the recovery it reports is the best any matching gives.
+    assert list(match_atoms(true, learned)[0]) == [0, 1]
+    assert dictionary_recovery(true, learned) == pytest.approx(0.5)
+    assert max_sine_distance(true, learned) == pytest.approx(1.0)
+    assert get_metric("dictionary_recovery").version == 2
+
+
 def test_recovery_ignores_scale_sign_order_and_extra_atoms():
     rng = np.random.default_rng(0)
     true = rng.normal(size=(10, 4))

@@ -165,7 +165,16 @@ def test_a_killed_sweep_resumes_keeping_its_finished_points(tiny_sweep, tmp_path
     np.testing.assert_array_equal(grown["memorization"].sel(latent_dim=[4, 8]).values, expected["memorization"].values)
 
     calls.clear()
-    run_sweep(dataclasses.replace(swept, threads=2), out=out, progress=False)  # another setting: nothing is kept
+    narrowed = run_sweep(dataclasses.replace(swept, axes={"latent_dim": (4,), "n_train_samples": (100, 0)}), out=out,
+                         progress=False)  # points outside this sweep are carried, not dropped
+    assert calls == [] and narrowed["latent_dim"].values.tolist() == [4, 8, 2]
+    np.testing.assert_array_equal(narrowed["memorization"].values, grown["memorization"].values)
+
+    before = out.read_bytes()  # another setting: its points could not be kept, so the sweep is refused
+    with pytest.raises(ValueError, match="holds a sweep with threads 1, this sweep has 2; its points would be lost"):
+        run_sweep(dataclasses.replace(swept, threads=2), out=out, progress=False)
+    assert out.read_bytes() == before and calls == []
+    run_sweep(dataclasses.replace(swept, threads=2), out=out, progress=False, overwrite=True)
     assert len(calls) == 8
 
 

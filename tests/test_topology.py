@@ -1,9 +1,10 @@
-"""Betti counting on clouds of known topology, its invariances, and betti_simplification against hand values."""
+"""Betti counting on clouds of known topology, its invariances, and the Betti-curve scores against hand values."""
 
 import numpy as np
 import pytest
 
-from kae_zoo.metrics.topology import betti_numbers, betti_simplification, class_betti_numbers, counting_scale
+from kae_zoo.metrics.topology import (betti_curve_error, betti_numbers, betti_simplification, class_betti_numbers,
+                                     counting_scale)
 from kae_zoo.tasks.yinyang_data import make_yinyang
 
 SIZES = [300, 1000, 2000]  # 2000 exercises the subsampling to max_points = 1000
@@ -130,41 +131,53 @@ def test_bad_labels_raise():
         class_betti_numbers(np.zeros((4, 2)), np.zeros(3))
 
 
-def test_simplification_identical_monotone_curves():
-    # closeness 1 (no gap), monotonicity 1 (no increase) -> 1.0
-    assert betti_simplification(np.array([10, 6, 4, 3]), np.array([10, 6, 4, 3])) == pytest.approx(1.0)
+def test_simplification_flat_curve_is_zero():
+    # Moons: 2 everywhere. Nothing simplified -> 0 (the old product of closeness and monotonicity gave 1.0 here,
+    # the same as a perfect simplification).
+    assert betti_simplification([2, 2, 2, 2]) == 0.0
 
 
-def test_simplification_one_increase():
-    # Same curve on both sides, so closeness 1; increments -3, +1, -3: monotonicity 1 - 1/7 = 6/7.
-    assert betti_simplification([8, 5, 6, 3], [8, 5, 6, 3]) == pytest.approx(6 / 7)
+def test_simplification_falling_curve():
+    # 10 -> 3: (10 - 3) / 10 = 0.7; the path between the ends does not enter.
+    assert betti_simplification(np.array([10, 6, 4, 3])) == pytest.approx(0.7)
+    assert betti_simplification([10, 2, 9, 3]) == pytest.approx(0.7)
+    # to nothing: 1
+    assert betti_simplification([4, 0]) == 1.0
 
 
-def test_simplification_interpolates_different_lengths():
+def test_simplification_rising_curve_is_negative():
+    # Circles: the base network's last layer ends at 3 from 2: (2 - 3) / 2 = -0.5.
+    assert betti_simplification([2, 2, 3]) == pytest.approx(-0.5)
+
+
+def test_curve_error_identical_curves_is_zero():
+    assert betti_curve_error([10, 6, 4, 3], [10, 6, 4, 3]) == 0.0
+    assert betti_curve_error([2, 2, 2], [2, 2]) == 0.0  # flat on flat: follows exactly
+
+
+def test_curve_error_interpolates_different_lengths():
     # Base [10, 4, 2] at u = 0, .5, 1 interpolated at u = 0, .25, .5, .75, 1 -> 10, 7, 4, 3, 2. Trajectory
-    # 10, 8, 6, 4, 2 is off by 0, 1, 2, 1, 0: mean 0.8, / max 10 -> closeness 0.92; monotone -> 0.92.
-    assert betti_simplification([10, 8, 6, 4, 2], [10, 4, 2]) == pytest.approx(0.92)
+    # 10, 8, 6, 4, 2 is off by 0, 1, 2, 1, 0: mean 0.8, / max 10 -> 0.08.
+    assert betti_curve_error([10, 8, 6, 4, 2], [10, 4, 2]) == pytest.approx(0.08)
 
 
-def test_simplification_constant_curves():
-    # A constant trajectory has monotonicity 1 by definition.
-    assert betti_simplification([5, 5, 5], [5, 5]) == pytest.approx(1.0)
-    # Base [6, 2] at u = 0, .5, 1 -> 6, 4, 2; trajectory 3, 3, 3 is off by 3, 1, 1: mean 5/3, / 6 -> 13/18.
-    assert betti_simplification([3, 3, 3], [6, 2]) == pytest.approx(13 / 18)
+def test_curve_error_flat_trajectory_on_falling_base():
+    # Base [6, 2] at u = 0, .5, 1 -> 6, 4, 2; trajectory 3, 3, 3 is off by 3, 1, 1: mean 5/3, / 6 -> 5/18.
+    assert betti_curve_error([3, 3, 3], [6, 2]) == pytest.approx(5 / 18)
+    # and a trajectory that rises where the base falls: 4, 2, 3, 2 on base 4, 10/3, 8/3, 2 (u = 0, 1/3, 2/3, 1)
+    # is off by 0, 4/3, 1/3, 0: mean 5/12, / 4 -> 5/48.
+    assert betti_curve_error([4, 2, 3, 2], [4, 2]) == pytest.approx(5 / 48)
 
 
-def test_simplification_closeness_floors_at_zero():
-    # Off by 99 on both entries: 1 - 99/1 < 0 -> closeness 0 -> score 0.
-    assert betti_simplification([100, 100], [1, 1]) == 0.0
+def test_curve_error_is_not_capped():
+    # Off by 99 on both entries, base max 1: 99 (a curve far from the base is not floored to a score of 0).
+    assert betti_curve_error([100, 100], [1, 1]) == pytest.approx(99.0)
 
 
-def test_simplification_mixed():
-    # Base [4, 2] at u = 0, 1/3, 2/3, 1 -> 4, 10/3, 8/3, 2. Trajectory 4, 2, 3, 2 is off by 0, 4/3, 1/3, 0:
-    # mean 5/12, / 4 -> closeness 1 - 5/48 = 43/48. Increments -2, +1, -1: monotonicity 1 - 1/4 = 3/4.
-    assert betti_simplification([4, 2, 3, 2], [4, 2]) == pytest.approx(43 / 48 * 3 / 4)
-    # Trajectory 6, 4, 5, 3 on base 6, 5, 4, 3 (same grid): off by 0, 1, 1, 0 -> closeness 1 - 0.5/6 = 11/12;
-    # increments -2, +1, -2 -> monotonicity 1 - 1/5 = 4/5; product 11/15.
-    assert betti_simplification([6, 4, 5, 3], [6, 5, 4, 3]) == pytest.approx(11 / 15)
+@pytest.mark.parametrize("totals", [[3], [3, np.nan], [3, -1], [[3, 2]], [0, 2]])
+def test_simplification_bad_input_raises(totals):
+    with pytest.raises(ValueError):
+        betti_simplification(totals)
 
 
 @pytest.mark.parametrize(
@@ -172,6 +185,6 @@ def test_simplification_mixed():
     [([3], [3, 2]), ([3, 2], [3]), ([3, np.nan], [3, 2]), ([3, 2], [np.inf, 2]), ([3, -1], [3, 2]),
      ([3, 2], [0, 0]), ([[3, 2]], [3, 2])],
 )
-def test_simplification_bad_input_raises(trajectory, base):
+def test_curve_error_bad_input_raises(trajectory, base):
     with pytest.raises(ValueError):
-        betti_simplification(trajectory, base)
+        betti_curve_error(trajectory, base)

@@ -6,6 +6,8 @@ import pytest
 import torch
 
 from helpers import random_batch, tiny_model
+from kae_zoo.acceleration import Acceleration
+from kae_zoo.metrics.training import is_loss_spike, loss_spike_ratio
 from kae_zoo.training import DivergenceError, evaluate_loss, iterate_minibatches, make_scheduler, train
 
 
@@ -95,3 +97,53 @@ def test_on_step_is_called_at_start_every_k_steps_and_at_the_end():
                    track_every_steps=6)
     assert report.n_steps == 20
     assert calls == [(0, True), (6, True), (12, True), (18, True), (20, True)]
+
+
+def test_the_report_records_both_losses_at_every_validation_check():
+    model = tiny_model("koopman", n_epochs=6, eval_every_epochs=2, learning_rate=1e-2, lr_schedule="constant")
+    train_batch, val_batch = learnable_batches(model, 0), learnable_batches(model, 1)
+    report = train(model, train_batch, val_batch, model.config, seed=0, progress=False)
+    assert report.check_epochs == [2, 4, 6]
+    assert len(report.train_history) == len(report.val_history) == 3
+    assert report.best_epoch in report.check_epochs
+    assert report.best_val_loss == min(report.val_history)
+    # the training loss of epoch 6 is the mean over its mini-batches before each step: the last epoch of a model
+    # that still learns sits above the validation loss measured after it, and is finite and positive
+    assert all(loss > 0 and math.isfinite(loss) for loss in report.train_history)
+
+
+def test_loss_spike_ratio_by_hand():
+    # best 0.0146 at check 1, later up to 1427: ratio 1427 / 0.0146 = 97740 -> flagged (> 10)
+    ratio = loss_spike_ratio([0.5, 0.0146, 2.0, 1427.0, 2.97], best_index=1)
+    assert ratio == pytest.approx(1427.0 / 0.0146) and is_loss_spike(ratio)
+    # falling to the end: the best is the last check, nothing rises after it -> 1, not flagged
+    assert loss_spike_ratio([3.0, 2.0, 1.0], best_index=2) == 1.0
+    # flat: 1
+    assert loss_spike_ratio([1.0, 1.0, 1.0], best_index=0) == 1.0
+    # rising by 9x after the best: 9, under the rule's 10 -> not flagged; 10.5x -> flagged
+    assert not is_loss_spike(loss_spike_ratio([1.0, 9.0], best_index=0))
+    assert is_loss_spike(loss_spike_ratio([1.0, 10.5], best_index=0))
+    # a best loss of 0 gives no ratio: NaN, never flagged
+    ratio = loss_spike_ratio([0.0, 5.0], best_index=0)
+    assert math.isnan(ratio) and not is_loss_spike(ratio)
+    with pytest.raises(ValueError, match="outside"):
+        loss_spike_ratio([1.0], best_index=1)
+
+
+def test_bf16_reaches_the_attractor_families_training_loss():
+    # The attractor family fits itself (a training subset); --precision bf16 must reach its loss like any other.
+    model = tiny_model("attractor", n_epochs=1)
+    seen = []
+    original = model.loss
+
+    def watched(batch):
+        seen.append((torch.is_autocast_enabled("cpu"), torch.get_autocast_dtype("cpu")))
+        return original(batch)
+
+    model.loss = watched
+    batch = random_batch(model)
+    model.fit(batch, batch, seed=0, progress=False, acceleration=Acceleration("bf16"))
+    assert (True, torch.bfloat16) in seen  # the training steps ran under bf16 autocast
+    seen.clear()
+    model.fit(batch, batch, seed=0, progress=False)
+    assert all(not enabled for enabled, _ in seen)

@@ -28,6 +28,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from ..acceleration import FP32, Acceleration
 from ..attractors import SetDistance
 from ..config import TrainingConfig
 from ..metrics.ood import CovarianceEstimator
@@ -266,13 +267,17 @@ class LatentAttractorAE(Surrogate):
         description: str = "fit",
         on_step: StepCallback | None = None,
         track_every_steps: int = 100,
+        *,
+        acceleration: Acceleration = FP32,
     ) -> TrainReport:
         """The shared trainer on `training_subset(train_batch, seed)`, so a smaller n_train_samples trains on fewer
-        examples (for the same n_epochs, so fewer optimiser steps); the validation split stays whole."""
+        examples (for the same n_epochs, so fewer optimiser steps); the validation split stays whole. The run's
+        `acceleration` (bf16 autocast of the loss) reaches the trainer as for every other family."""
         from ..training import train  # at call time: training imports the families
 
         subset = self.training_subset(train_batch, seed)
-        return train(self, subset, val_batch, self.config, seed, progress, description, on_step, track_every_steps)
+        return train(self, subset, val_batch, self.config, seed, progress, description, on_step, track_every_steps,
+                     acceleration)
 
     def loss(self, batch: Batch) -> dict[str, Tensor]:
         source = batch["source"]

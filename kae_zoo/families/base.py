@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Mapping
 import torch
 from torch import Tensor, nn
 
+from ..acceleration import FP32, Acceleration
 from ..config import TrainingConfig, resolve_config
 
 if TYPE_CHECKING:  # training imports this module
@@ -119,12 +120,16 @@ class Surrogate(nn.Module, ABC):
         description: str = "fit",
         on_step: StepCallback | None = None,
         track_every_steps: int = 100,
+        *,
+        acceleration: Acceleration = FP32,
     ) -> TrainReport | None:
         """Fit with the family's own algorithm, or return None: "use the shared trainer" (most neural families;
         `sklearn_dict` fits its own way, `attractor` calls the shared trainer on a training subset).
 
-        An override takes what `training.train` takes (the config is `self.config`), calls `on_step` in the same
-        units (step 0, every `track_every_steps` mini-batch steps, the last step) and returns the same report.
+        An override takes what `training.train` takes (the config is `self.config`; `acceleration` is the run's
+        precision, which an override that trains with torch must apply), calls `on_step` in the same units (step 0,
+        every `track_every_steps` mini-batch steps, the last step) and returns the same report, with the losses of
+        every validation check.
         """
         return None
 

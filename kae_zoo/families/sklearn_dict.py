@@ -26,6 +26,7 @@ from sklearn.decomposition import MiniBatchDictionaryLearning, sparse_encode
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from ..acceleration import FP32, Acceleration
 from ..config import TrainingConfig
 from . import register_family
 from .base import Batch, DataSpec
@@ -110,12 +111,16 @@ class SklearnDictionary(SparseCodingAE):
         description: str = "fit",
         on_step: StepCallback | None = None,
         track_every_steps: int = 100,
+        *,
+        acceleration: Acceleration = FP32,
     ) -> TrainReport:
         """One `partial_fit` per shuffled mini-batch for n_epochs; the final dictionary is kept.
 
-        Like sklearn's own `fit` there is no model selection, so the report's best epoch is the last one and
-        its best validation loss the last one. `seconds` is the fit time (tracking and validation included, as
-        for the shared trainer).
+        `acceleration` is accepted for the interface and unused: scikit-learn fits in float64 NumPy. Like sklearn's
+        own `fit` there is no model selection, so the report's best epoch is the last one and its best validation
+        loss the last one. `partial_fit` reports no loss, so the training loss of each check is NaN (recomputing it
+        would cost a lasso solve of the whole epoch). `seconds` is the fit time (tracking and validation included,
+        as for the shared trainer).
         """
         from ..training import TrainReport, evaluate_loss, iterate_minibatches  # training imports the families
 
@@ -129,7 +134,7 @@ class SklearnDictionary(SparseCodingAE):
             transform_alpha=config.sparsity_weight, dict_init=as_array(self.components), random_state=seed,
         )
         generator = torch.Generator().manual_seed(seed)
-        step, val_history = 0, []
+        step, val_history, check_epochs = 0, [], []
         start = time.perf_counter()
         if on_step is not None:
             on_step(0, self)
@@ -143,6 +148,7 @@ class SklearnDictionary(SparseCodingAE):
             self.set_components(estimator.components_)
             if epoch % config.eval_every_epochs == 0 or epoch == config.n_epochs:
                 val_history.append(evaluate_loss(self, val_batch, config.batch_size))
+                check_epochs.append(epoch)
         if on_step is not None and step % track_every_steps:
             on_step(step, self)
         return TrainReport(
@@ -153,4 +159,6 @@ class SklearnDictionary(SparseCodingAE):
             stopped_early=False,
             seconds=time.perf_counter() - start,
             val_history=val_history,
+            train_history=[float("nan")] * len(val_history),
+            check_epochs=check_epochs,
         )

@@ -8,21 +8,47 @@ nothing of xarray; third-party metrics come from the entry-point group `kae_zoo.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Literal
 
 from ..registry import Registry
 
 
+Role = Literal["score", "setting"]
+DIRECTIONS = ("higher", "lower", "none")
+
+
 @dataclass(frozen=True)
 class MetricSpec:
-    """Metadata of one result variable."""
+    """Metadata of one result variable.
+
+    `higher_is_better` is None for a quantity without a better side (an eigenvalue, a latent time, a record of
+    training): it is shown and stored, never judged. `role` "setting" marks what a cell was run with rather than
+    measured (the unlearned class, the training examples used); the store keeps settings as coordinates, never as
+    scores. `version` is the definition's version: raise it whenever the formula changes, so that `compare`
+    reports a mismatch instead of judging numbers computed by two formulas.
+    """
 
     name: str
     long_name: str
     units: str  # "1" for dimensionless, as in CF conventions
-    higher_is_better: bool
+    higher_is_better: bool | None
     dims: tuple[str, ...] = ()  # curve dimensions beyond (family, task, seed)
     split: str = "test"  # which data split the value is computed on ("" when not data-dependent)
+    role: Role = "score"
+    version: int = 1
+
+    def __post_init__(self) -> None:
+        if self.role not in ("score", "setting"):
+            raise ValueError(f"metric {self.name!r}: role must be 'score' or 'setting', got {self.role!r}")
+        if self.role == "setting" and (self.higher_is_better is not None or self.dims):
+            raise ValueError(f"metric {self.name!r}: a setting has no direction and no curve dims")
+        if isinstance(self.version, bool) or not isinstance(self.version, int) or self.version < 1:
+            raise ValueError(f"metric {self.name!r}: version must be an integer >= 1, got {self.version!r}")
+
+    @property
+    def direction(self) -> str:
+        """"higher", "lower" or "none": the better side, as result files store it."""
+        return "none" if self.higher_is_better is None else "higher" if self.higher_is_better else "lower"
 
 
 METRICS: Registry[MetricSpec] = Registry("metric", entry_point_group="kae_zoo.metrics")
@@ -36,12 +62,13 @@ def register_metric(spec: MetricSpec) -> MetricSpec:
 
 
 def metric(
-    name: str, long_name: str, units: str, higher_is_better: bool, dims: tuple[str, ...] = (), split: str = "test"
+    name: str, long_name: str, units: str, higher_is_better: bool | None, dims: tuple[str, ...] = (),
+    split: str = "test", *, version: int = 1,
 ) -> Callable[[Callable], Callable]:
     """Decorator: register a metric function's result variable under `name`, returning the function unchanged."""
 
     def wrap(function: Callable) -> Callable:
-        register_metric(MetricSpec(name, long_name, units, higher_is_better, dims, split))
+        register_metric(MetricSpec(name, long_name, units, higher_is_better, dims, split, version=version))
         return function
 
     return wrap
@@ -56,6 +83,6 @@ def get_metric(name: str) -> MetricSpec:
 
 
 from . import (attractor, classification, editing, geometry, ood, sparse, spectrum, throughput,  # noqa: E402,F401
-               topology_metrics)
+               topology_metrics, training)
 
-__all__ = ["MetricSpec", "METRICS", "register_metric", "metric", "list_metrics", "get_metric"]
+__all__ = ["DIRECTIONS", "MetricSpec", "METRICS", "register_metric", "metric", "list_metrics", "get_metric"]

@@ -122,10 +122,10 @@ def probe_reconstruction(data: np.ndarray, basis: np.ndarray) -> float:
 
 register_metric(MetricSpec("memorization_reference", "mean over held-out test examples of the max cosine similarity "
                            "to a training example: `memorization` of fresh data, the level attractors are read "
-                           "against", "1", higher_is_better=False, split="test"))
+                           "against", "1", higher_is_better=None, split="test"))
 register_metric(MetricSpec("n_train_used", "training examples the model was trained on and its attractor scores "
-                           "refer to (n_train_samples, or the whole train split)", "samples", higher_is_better=True,
-                           split=""))
+                           "refer to (n_train_samples, or the whole train split)", "samples", higher_is_better=None,
+                           split="", role="setting"))
 register_metric(MetricSpec("noise_attractor_count", "distinct attractors reached from Gaussian noise starts "
                            "(data-free; k of the probe)", "1", higher_is_better=False, split=""))
 register_metric(MetricSpec("noise_convergence_fraction", "fraction of Gaussian noise starts that converge within "

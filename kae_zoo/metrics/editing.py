@@ -45,4 +45,4 @@ for _stage in ("before", "after"):
     register_metric(MetricSpec(f"retained_accuracy_{_stage}", f"surrogate accuracy on the test samples of the other "
                                f"classes, {_stage} the operator edit", "1", higher_is_better=True))
 register_metric(MetricSpec("unlearned_class", "the class the operator edit unlearns (edited on the training split)",
-                           "1", higher_is_better=True, split=""))
+                           "1", higher_is_better=None, split="", role="setting"))

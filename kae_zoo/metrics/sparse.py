@@ -59,12 +59,13 @@ def atom_cosines(true: np.ndarray, learned: np.ndarray, shift_invariant: bool = 
 def match_atoms(
     true: np.ndarray, learned: np.ndarray, shift_invariant: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
-    """For each true atom, the index of its matched learned atom (all distinct) and their |cos|."""
+    """For each true atom, the index of its matched learned atom (all distinct, the summed sine distance as small
+    as it can be) and their |cos|."""
     cosines = atom_cosines(true, learned, shift_invariant)
     n_true, n_learned = cosines.shape
     if n_learned < n_true:
         raise ValueError(f"the learned dictionary has {n_learned} atoms; it needs at least the true {n_true}")
-    rows, columns = linear_sum_assignment(cosines, maximize=True)  # rows come back as 0 .. n_true - 1
+    rows, columns = linear_sum_assignment(np.sqrt(1.0 - cosines**2))  # rows come back as 0 .. n_true - 1
     return columns, cosines[rows, columns]
 
 
@@ -75,21 +76,21 @@ def sine_distances(true: np.ndarray, learned: np.ndarray, shift_invariant: bool 
 
 
 @metric("dictionary_recovery", "1 - mean sine distance between true and matched learned atoms", "1",
-        higher_is_better=True, split="")
+        higher_is_better=True, split="", version=2)
 def dictionary_recovery(true: np.ndarray, learned: np.ndarray, shift_invariant: bool = False) -> float:
     """1 - mean sine distance: 1 when every true atom is learned exactly (up to scale and sign)."""
     return float(1.0 - sine_distances(true, learned, shift_invariant).mean())
 
 
 @metric("max_sine_distance", "largest sine distance between a true atom and its matched learned atom", "1",
-        higher_is_better=False, split="")
+        higher_is_better=False, split="", version=2)
 def max_sine_distance(true: np.ndarray, learned: np.ndarray, shift_invariant: bool = False) -> float:
     """The worst-recovered atom's sine distance."""
     return float(sine_distances(true, learned, shift_invariant).max())
 
 
 @metric("steps_to_recovery", "first training step with dictionary recovery >= the threshold (the cap if never)",
-        "steps", higher_is_better=False, split="")
+        "steps", higher_is_better=False, split="", version=2)
 def steps_to_recovery(
     steps: Sequence[int], recovery: Sequence[float], threshold: float = DEFAULT_RECOVERY_THRESHOLD,
     cap: int | None = None,
@@ -116,9 +117,9 @@ def steps_to_recovery(
 
 
 register_metric(MetricSpec("recovery_reached", "1 if dictionary recovery reached the threshold during training",
-                           "1", higher_is_better=True, split=""))
+                           "1", higher_is_better=True, split="", version=2))
 register_metric(MetricSpec("recovery", "dictionary recovery (1 - mean sine distance) against optimiser steps", "1",
-                           higher_is_better=True, dims=("train_step",), split=""))
+                           higher_is_better=True, dims=("train_step",), split="", version=2))
 
 
 @metric("sparsity", "mean number of non-zero code entries per test sample (L0; the true codes have s)", "1",

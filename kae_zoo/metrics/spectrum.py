@@ -31,13 +31,13 @@ def operator_eigenvalues(operator: np.ndarray) -> np.ndarray:
 
 
 @metric("spectral_radius", "largest eigenvalue modulus of the Koopman operator K (t = 1)", "1",
-        higher_is_better=False, split="")
+        higher_is_better=None, split="")
 def spectral_radius(operator: np.ndarray) -> float:
     """max |lambda| over the eigenvalues of K."""
     return float(np.abs(np.linalg.eigvals(_square(operator))).max())
 
 
 register_metric(MetricSpec("eigenvalue_real", "real part of the eigenvalues of K, by decreasing modulus", "1",
-                           higher_is_better=False, dims=("eigen",), split=""))
+                           higher_is_better=None, dims=("eigen",), split=""))
 register_metric(MetricSpec("eigenvalue_imag", "imaginary part of the eigenvalues of K, by decreasing modulus", "1",
-                           higher_is_better=False, dims=("eigen",), split=""))
+                           higher_is_better=None, dims=("eigen",), split=""))

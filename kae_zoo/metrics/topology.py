@@ -109,27 +109,36 @@ def class_betti_numbers(
     return np.sum(per_class, axis=0, dtype=np.int64) if per_class else np.zeros(2, dtype=np.int64)
 
 
-def betti_simplification(trajectory_totals: np.ndarray, base_totals: np.ndarray) -> float:
-    """How closely and how monotonically a trajectory's Betti curve follows the base network's; in [0, 1].
+def _betti_curve(values: np.ndarray, name: str) -> np.ndarray:
+    curve = np.asarray(values, dtype=np.float64)
+    if curve.ndim != 1 or len(curve) < 2 or not np.isfinite(curve).all() or (curve < 0).any():
+        raise ValueError(f"{name} must be 1-D with >= 2 finite non-negative entries, got {curve.tolist()}")
+    return curve
 
-    B_traj[s], s = 0..S, is beta_0 + beta_1 along the surrogate's trajectory; B_base[l], l = 0..L, along the
-    base network's layers. Both go on a progress axis u in [0, 1] (u = s/S, u = l/L). closeness = max(0, 1 -
-    mean_s |B_traj[s] - B_base_interp(s/S)| / max(B_base)), B_base_interp being B_base linearly interpolated
-    over its u grid; monotonicity = 1 - (sum of positive increments of B_traj) / (sum of |increments| of
-    B_traj), and 1 when B_traj never changes. The score is closeness * monotonicity; higher is better.
+
+def betti_simplification(totals: np.ndarray) -> float:
+    """How much a Betti curve simplifies from its start to its end: (B[0] - B[-1]) / B[0].
+
+    B is beta_0 + beta_1 along a trajectory (or over a network's layers). 0 when the end is as complex as the
+    start (a flat curve included: "nothing happened" scores 0, not 1), 1 when it ends with nothing left, negative
+    when it ends more complex than it started (-0.5: from 2 to 3). Only the two ends count; the path between them
+    is what `betti_curve_error` and the stored curves show.
     """
-    curves = {}
-    for name, values in (("trajectory_totals", trajectory_totals), ("base_totals", base_totals)):
-        curve = np.asarray(values, dtype=np.float64)
-        if curve.ndim != 1 or len(curve) < 2 or not np.isfinite(curve).all() or (curve < 0).any():
-            raise ValueError(f"{name} must be 1-D with >= 2 finite non-negative entries, got {curve.tolist()}")
-        curves[name] = curve
-    trajectory, base = curves["trajectory_totals"], curves["base_totals"]
+    curve = _betti_curve(totals, "totals")
+    if curve[0] == 0:
+        raise ValueError(f"totals must not start at zero (nothing to simplify), got {curve.tolist()}")
+    return float((curve[0] - curve[-1]) / curve[0])
+
+
+def betti_curve_error(trajectory_totals: np.ndarray, base_totals: np.ndarray) -> float:
+    """How far a trajectory's Betti curve is from the base network's: 0 when they coincide, lower is better.
+
+    B_traj[s], s = 0..S, is beta_0 + beta_1 along the surrogate's trajectory; B_base[l], l = 0..L, along the base
+    network's layers. Both go on a progress axis u in [0, 1] (u = s/S, u = l/L) and B_base is interpolated
+    linearly onto the trajectory's grid: error = mean_s |B_traj[s] - B_base(s/S)| / max(B_base).
+    """
+    trajectory, base = _betti_curve(trajectory_totals, "trajectory_totals"), _betti_curve(base_totals, "base_totals")
     if base.max() == 0:
         raise ValueError(f"base_totals must not be all zero, got {base.tolist()}")
     interpolated = np.interp(np.linspace(0, 1, len(trajectory)), np.linspace(0, 1, len(base)), base)
-    closeness = max(0.0, 1.0 - np.mean(np.abs(trajectory - interpolated)) / base.max())
-    increments = np.diff(trajectory)
-    total = np.abs(increments).sum()
-    monotonicity = 1.0 if total == 0 else 1.0 - increments[increments > 0].sum() / total
-    return float(closeness * monotonicity)
+    return float(np.mean(np.abs(trajectory - interpolated)) / base.max())

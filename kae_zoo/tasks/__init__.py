@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Callable, TypeVar
 
 from ..registry import Registry
-from .base import ClassificationTask, Task, TaskData
+from .base import ClassificationTask, DataUnavailableError, Task, TaskData
 
 TaskT = TypeVar("TaskT", bound=type[Task])
 
@@ -47,5 +47,5 @@ def get_task(name: str) -> type[Task]:
 from . import digits, mnist, sparse_fn, sparse_vec, yinyang  # noqa: E402,F401  (built-ins register themselves)
 from .array_file import DataFileError, file_task, is_file_task  # noqa: E402
 
-__all__ = ["DataFileError", "Task", "TaskData", "ClassificationTask", "register_task", "list_tasks", "get_task",
-           "TASKS"]
+__all__ = ["DataFileError", "DataUnavailableError", "Task", "TaskData", "ClassificationTask", "register_task",
+           "list_tasks", "get_task", "TASKS"]

@@ -8,6 +8,9 @@ MLP base network -> its layer representations -> per-layer preprocessing -> (sou
 from __future__ import annotations
 
 import copy
+import dataclasses
+import hashlib
+import json
 import logging
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -47,16 +50,48 @@ class TaskData:
     ground_truth: SparseGroundTruth | None = None
 
 
+class DataUnavailableError(ValueError):
+    """A task's data is not on this machine; the one-line message says what is missing and how to get it."""
+
+
+def _digest(*parts: object) -> str:
+    """A short stable hex digest of JSON-able parts and byte arrays, in order."""
+    digest = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, np.ndarray):
+            array = np.ascontiguousarray(part)
+            digest.update(f"{array.dtype.str}{array.shape}".encode())
+            digest.update(array.tobytes())
+        else:
+            digest.update(json.dumps(part, sort_keys=True, default=repr).encode())
+    return digest.hexdigest()[:16]
+
+
 class Task(ABC):
     """A data set (and, for classification tasks, a base network) that surrogates are benchmarked on."""
 
     name: ClassVar[str]
     description: ClassVar[str] = ""
     views: ClassVar[tuple[DataView, ...]] = ("layer_pair",)
+    # The version of the code that makes the task's data; raise it when a generator or loader changes what it
+    # makes, so that stored results of the old data are no longer taken for the new (`fingerprint`).
+    data_version: ClassVar[int] = 1
 
     @abstractmethod
     def load(self, seed: int, preset: str, view: DataView, device: torch.device, progress: bool = True) -> TaskData:
         """Build the task's data for one cell; everything random is seeded from `seed`."""
+
+    def check_available(self) -> None:
+        """Raise DataUnavailableError when the task's data is not on this machine (checked before a run starts);
+        generated tasks always have theirs."""
+
+    def fingerprint(self, seed: int, preset: str, view: DataView) -> str:
+        """A short digest that changes whenever the data of the cell (seed, preset, view) would: here the task, its
+        data version and generator settings (`config`, if any), seed, preset and view, for tasks that generate
+        their data from the seed. Tasks that read data override it with a digest of the arrays themselves."""
+        config = getattr(self, "config", None)
+        settings = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else repr(config)
+        return _digest(self.name, self.data_version, settings, seed, preset, view)
 
     def check_view(self, view: DataView) -> None:
         if view not in self.views:
@@ -91,6 +126,15 @@ class ClassificationTask(Task):
     @abstractmethod
     def raw_splits(self) -> tuple[RawSplits, str]:
         """Float32 features and int64 labels per split, and a one-line description of how they were split."""
+
+    def fingerprint(self, seed: int, preset: str, view: DataView) -> str:
+        """A digest of the split arrays themselves (so an edited data file changes it), their description, the
+        data version, and for the layer-pair view the base network's settings at `preset` and the seed."""
+        raw, description = self.raw_splits()
+        arrays = [array for name in SPLITS for array in raw[name]]
+        network = dataclasses.asdict(self.base_network[preset]) if view == "layer_pair" else None
+        return _digest(self.name, self.data_version, description, *arrays, network, self.n_components, seed, preset,
+                       view)
 
     def load(self, seed: int, preset: str, view: DataView, device: torch.device, progress: bool = True) -> TaskData:
         self.check_view(view)

@@ -11,9 +11,9 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from . import register_task
-from .base import ClassificationTask, RawSplits, stratified_split
+from .base import ClassificationTask, DataUnavailableError, RawSplits, stratified_split
 from .base_network import BaseNetworkConfig
-from .mnist_files import available_splits, load_mnist_split, mnist_root
+from .mnist_files import available_splits, load_mnist_split, missing_files_message, mnist_root
 
 MEAN, STD = 0.1307, 0.3081  # the paper's input normalisation
 TEST_ONLY_FRACTIONS = (0.7, 0.1, 0.2)
@@ -34,6 +34,13 @@ class MnistTask(ClassificationTask):
     n_components = 784
     base_network = {"smoke": BaseNetworkConfig(width=784, n_blocks=4, n_epochs=2, batch_size=128),
                     "default": _BASE, "paper": _BASE}
+
+    def check_available(self) -> None:
+        """The test split's files must be there (the training files are optional: without them the task splits
+        the 10k test images); md5 sums are checked when they are read."""
+        message = missing_files_message(mnist_root(), "test")
+        if message:
+            raise DataUnavailableError(message)
 
     def raw_splits(self) -> tuple[RawSplits, str]:
         root = mnist_root()

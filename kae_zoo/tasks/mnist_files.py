@@ -187,6 +187,19 @@ def read_idx(path: StrPath) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------- loading
 
 
+def missing_files_message(root: StrPath, split: Split) -> str:
+    """One line naming the missing image or label files of `split` under `root`, where to put them and how to
+    fetch them; "" when both are there."""
+    root = Path(root)
+    missing = [root / name for name in _split_files(split) if not (root / name).is_file()]
+    if not missing:
+        return ""
+    places = ", ".join(str(path.absolute()) for path in missing)
+    return (f"MNIST {split} split: missing {places}; put the file(s) exactly there "
+            f"(or set {DATA_ENV_VAR} to a folder whose mnist/ subfolder holds them), or fetch them with "
+            f"kae_zoo.tasks.mnist_files.download_mnist(root) with root={str(root.absolute())!r}")
+
+
 def load_mnist_split(root: StrPath, split: Split) -> tuple[np.ndarray, np.ndarray]:
     """Images uint8 (n, 28, 28) and labels int64 (n,) of `split`, read from `root` after md5 checks.
 
@@ -195,14 +208,9 @@ def load_mnist_split(root: StrPath, split: Split) -> tuple[np.ndarray, np.ndarra
     """
     root = Path(root)
     images_name, labels_name = _split_files(split)
-    missing = [root / name for name in (images_name, labels_name) if not (root / name).is_file()]
-    if missing:
-        places = ", ".join(str(path.absolute()) for path in missing)
-        raise FileNotFoundError(
-            f"MNIST {split} split: missing {places}; put the file(s) exactly there "
-            f"(or set {DATA_ENV_VAR} to a folder whose mnist/ subfolder holds them), or fetch them with "
-            f"kae_zoo.tasks.mnist_files.download_mnist(root) with root={str(root.absolute())!r}"
-        )
+    message = missing_files_message(root, split)
+    if message:
+        raise FileNotFoundError(message)
     for name in (images_name, labels_name):
         verify_md5(root / name, MNIST_MD5[name])
 

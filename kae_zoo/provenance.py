@@ -1,0 +1,82 @@
+"""Where a number came from: the code, the machine and the settings one cell ran with.
+
+Every cell of a result file carries these strings (`PROVENANCE_FIELDS`), so a file that grows over several runs,
+commits or machines still says, per cell, what made each number; a resumed run keeps a stored cell only when its
+data fingerprint and run settings match the new run's (`runner.plan_resume`).
+"""
+
+from __future__ import annotations
+
+import functools
+import platform
+import subprocess
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch
+
+# Per-cell provenance, in the order result files store it. Strings, "" where a cell lacks one (files from before
+# per-cell provenance, or a cell that failed before its data was known).
+PROVENANCE_FIELDS = ("data_fingerprint", "preset", "device", "machine", "threads", "precision", "compile",
+                     "kae_zoo_version", "git_sha", "torch_version", "created")
+# The fields a resumed run compares: a stored cell is kept only when all of them equal the new run's.
+RESUME_FIELDS = ("data_fingerprint", "preset", "device", "threads", "precision", "compile")
+
+
+def git_sha() -> str:
+    """The commit of the kae-zoo source tree, or "unknown" outside a git checkout."""
+    try:
+        output = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return output.stdout.strip() if output.returncode == 0 else "unknown"
+
+
+@functools.lru_cache(maxsize=None)
+def cpu_model() -> str:
+    """The CPU's model name ("model name" in /proc/cpuinfo on Linux), else what `platform` knows, else "unknown"."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith(("model name", "hardware", "cpu model")) and ":" in line:
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def machine_name(device: torch.device) -> str:
+    """The processor that ran a cell: the GPU's name on CUDA, the CPU model otherwise."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return cpu_model()
+
+
+def kae_zoo_version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def now() -> str:
+    """The current UTC time, ISO 8601 to the second."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def cell_provenance(*, data_fingerprint: str, preset: str, device: torch.device, precision: str,
+                    compile: bool) -> dict[str, str]:
+    """The provenance of a cell run now in this process (threads: torch's current CPU thread count)."""
+    return {
+        "data_fingerprint": data_fingerprint,
+        "preset": preset,
+        "device": str(device),
+        "machine": machine_name(device),
+        "threads": str(torch.get_num_threads()),
+        "precision": precision,
+        "compile": str(bool(compile)).lower(),
+        "kae_zoo_version": kae_zoo_version(),
+        "git_sha": git_sha(),
+        "torch_version": str(torch.__version__),
+        "created": now(),
+    }
