@@ -143,7 +143,9 @@ def build_parser() -> OneLineParser:
     run.add_argument("--set", action="append", metavar="FAMILY.FIELD=VALUE", help="override a family config field")
     run.add_argument("--out", required=True, help="result file to write (.nc); rewritten after every finished cell, "
                                                    "and a rerun keeps the finished cells it already holds")
-    run.add_argument("--overwrite", action="store_true", help="run every cell again, even those --out holds")
+    run.add_argument("--overwrite", action="store_true",
+                     help="replace --out with this run's cells alone: every cell runs again, and the cells --out holds "
+                          "outside this run are dropped (default: kept)")
     run.add_argument("--executor", default="local", choices=EXECUTORS,
                      help="local: cells one after another in this process; dask: cells on a Dask cluster")
     run.add_argument("--workers", type=int, default=None,

@@ -14,7 +14,8 @@ with the tolerance, `tolerance` x max(|m_ref|, 1e-3) (relative, with a floor so 
 tolerates float noise). Within it: "same". Beyond it:
 - with at least two finished seeds on each side, Welch's t-test (unequal variances) of the mean difference,
   one-sided in the direction of the change, decides: p < `alpha` (default 0.05) makes it "regressed" (or
-  "improved"), otherwise it is "within noise" (the seed-to-seed spread explains it);
+  "improved", for a change for the better), otherwise it is "within noise" (the seed-to-seed spread explains it,
+  whichever way it went);
 - with one seed on either side there is no spread to test against, and the tolerance alone decides.
 Welch's t: t = (m_new - m_ref) / sqrt(s_new^2 / n_new + s_ref^2 / n_ref) with sample variances (ddof 1) and the
 Welch-Satterthwaite degrees of freedom; when both sides have zero spread, any difference is outside the noise
@@ -74,7 +75,7 @@ class Difference:
     task: str
     reference: Sample
     new: Sample
-    direction: str  # "higher" or "lower" is better
+    direction: str  # "higher" or "lower" is better; "" on the cell-count rows
     verdict: str  # one of VERDICT_ORDER
     p_value: float = float("nan")  # Welch's one-sided p, NaN when not tested
     note: str = ""
@@ -163,13 +164,13 @@ def compare_results(reference: xr.Dataset, new: xr.Dataset, tolerance: float = D
         if (family, task) not in new_pairs or (family, task) not in reference_pairs:
             only_in = "reference" if (family, task) in reference_pairs else "new file"
             verdict = "regressed" if require_all and only_in == "reference" else "missing"
-            differences.append(Difference("cells", family, task, empty, empty, "higher", verdict,
+            differences.append(Difference("cells", family, task, empty, empty, "", verdict,
                                           note=f"ran only in the {only_in}"))
             continue
         (share_ref, failed_ref, ran_ref), (share_new, failed_new, ran_new) = (
             _failed_share(reference, family, task), _failed_share(new, family, task))
         differences.append(Difference(
-            "failed cells", family, task, empty, empty, "lower", "regressed" if share_new > share_ref else "same",
+            "failed cells", family, task, empty, empty, "", "regressed" if share_new > share_ref else "same",
             note=f"{failed_ref}/{ran_ref} -> {failed_new}/{ran_new} failed"))
         for name in _scalar_metrics(reference, timings):
             before = _finished(reference, name, family, task)
@@ -207,7 +208,7 @@ def format_comparison(differences: list[Difference], tolerance: float, alpha: fl
             change = item.note or "-"
         rows.append([item.verdict, item.family, item.task, item.metric, item.reference.describe(),
                      item.new.describe(), change, "-" if np.isnan(item.p_value) else f"{item.p_value:.3g}",
-                     item.direction])
+                     item.direction or "-"])
     lines = format_grid(rows, header_rule=True)
     counts = {verdict: sum(d.verdict == verdict for d in differences) for verdict in VERDICT_ORDER}
     lines.append("\n" + ", ".join(f"{counts[verdict]} {verdict}" for verdict in VERDICT_ORDER))

@@ -10,6 +10,7 @@ atomically. Each function returns the paths it wrote, and writes nothing when th
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -32,7 +33,10 @@ SCORE_STYLES = ("-", "--", "-.")  # line style of the 1st, 2nd, 3rd score of a s
 MEMORIZATION_PANELS = (("memorization", "noise_memorization", "memorization_reference"), ("attractor_count",))
 
 
-def _save(figure: Figure, path: Path) -> Path:
+def _save(figure: Figure, out_dir: str | Path, name: str) -> Path:
+    """Write `figure` as `out_dir/name`, the name made safe for file systems and Markdown links (a `file:` task's
+    name holds a path: every character but letters, digits, '.', '-' and '_' becomes '_')."""
+    path = Path(out_dir) / re.sub(r"[^A-Za-z0-9._-]", "_", name)
     with atomic_path(path) as temporary:
         figure.savefig(temporary, format="png", dpi=120, bbox_inches="tight")
     return path
@@ -105,7 +109,7 @@ def plot_betti_curves(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
             axis.grid(alpha=0.3)
         axes[0].legend(fontsize=8, loc="lower left")
         figure.suptitle(f"Topological simplification on {task} (test split)")
-        written.append(_save(figure, Path(out_dir) / f"betti_{task}.png"))
+        written.append(_save(figure, out_dir, f"betti_{task}.png"))
     return written
 
 
@@ -132,7 +136,7 @@ def plot_accuracy(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
     axis.set_ylabel("accuracy (test split)")
     axis.legend(fontsize=8)
     axis.grid(axis="y", alpha=0.3)
-    return [_save(figure, Path(out_dir) / "accuracy.png")]
+    return [_save(figure, out_dir, "accuracy.png")]
 
 
 def plot_recovery(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
@@ -156,7 +160,7 @@ def plot_recovery(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
         axis.grid(alpha=0.3)
         axis.legend(fontsize=8)
         axis.set_title(f"Dictionary recovery on {task}")
-        written.append(_save(figure, Path(out_dir) / f"recovery_{task}.png"))
+        written.append(_save(figure, out_dir, f"recovery_{task}.png"))
     return written
 
 
@@ -190,7 +194,7 @@ def plot_resolution(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
         axis.grid(alpha=0.3)
         axis.legend(fontsize=8)
         axis.set_title(f"Resolution robustness on {task}")
-        written.append(_save(figure, Path(out_dir) / f"resolution_{task}.png"))
+        written.append(_save(figure, out_dir, f"resolution_{task}.png"))
     return written
 
 
@@ -226,7 +230,7 @@ def plot_spectrum(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
         axis.set_ylabel("Im λ")
         axis.legend(fontsize=7)
         axis.set_title(f"Spectrum of K on {task}")
-        written.append(_save(figure, Path(out_dir) / f"spectrum_{task}.png"))
+        written.append(_save(figure, out_dir, f"spectrum_{task}.png"))
     return written
 
 
@@ -302,7 +306,7 @@ def plot_sweep(dataset: xr.Dataset, out_dir: str | Path, panels: Sequence[Sequen
     n_seeds = dataset.sizes["seed"]
     figure.suptitle(f"{dataset.attrs.get('family')} on {dataset.attrs.get('task')}: mean over {n_seeds} seeds, "
                     f"min-max band")
-    return [_save(figure, Path(out_dir) / filename)]
+    return [_save(figure, out_dir, filename)]
 
 
 def plot_sweep_figures(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
@@ -345,7 +349,7 @@ def plot_ood(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
         axis.set_title(f"{family} on {task}: OOD detection ({auroc.sizes['seed']} seeds)", fontsize=9)
         axis.legend(fontsize=7, ncol=2)
         axis.grid(axis="y", alpha=0.3)
-        paths.append(_save(figure, Path(out_dir) / f"ood_{family}_{task}.png"))
+        paths.append(_save(figure, out_dir, f"ood_{family}_{task}.png"))
     return paths
 
 
@@ -372,7 +376,7 @@ def plot_ood_roc(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
         axes[0].set_ylabel("TPR (OOD flagged)")
         axes[0].legend(fontsize=7)
         figure.suptitle(f"{family} on {task}: OOD ROC curves ({roc.sizes['seed']} seeds)", fontsize=9)
-        paths.append(_save(figure, Path(out_dir) / f"ood_roc_{family}_{task}.png"))
+        paths.append(_save(figure, out_dir, f"ood_roc_{family}_{task}.png"))
     return paths
 
 
@@ -414,7 +418,7 @@ def plot_loss_curves(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
             if spikes:
                 title += f"\nvalidation loss spiked > 10x its best after the scored epoch: seed {', '.join(spikes)}"
             axis.set_title(title, fontsize=9)
-            paths.append(_save(figure, Path(out_dir) / f"loss_{family}_{task}.png"))
+            paths.append(_save(figure, out_dir, f"loss_{family}_{task}.png"))
     return paths
 
 

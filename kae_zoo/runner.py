@@ -350,6 +350,8 @@ def run_matrix(spec: RunSpec, out: str | Path | None = None, progress: bool = Tr
         plan = plan_resume(spec, out, fingerprints) if out is not None and not overwrite else ResumePlan()
         if plan.summary():
             logger.info("%s", plan.summary())
+        if out is not None and overwrite:
+            _log_overwritten(out, set(wanted))
         finished = dict(plan.stored)  # a stale cell stays until its rerun replaces it: a kill loses nothing
         order = [*plan.stored, *(key for key in wanted if key not in plan.stored)]
         todo = [cell for cell in wanted if cell not in plan.kept]
@@ -366,6 +368,18 @@ def run_matrix(spec: RunSpec, out: str | Path | None = None, progress: bool = Tr
         if out is not None and not todo:  # every cell kept: still stamp the file with this run
             write_results(out, [finished[key] for key in order], spec.to_dict(), str(device))
     return [finished[key] for key in wanted]
+
+
+def _log_overwritten(out: str | Path, wanted: set[CellKey]) -> None:
+    """Say how many cells outside the run an overwrite drops from `out` (an unreadable file is simply replaced)."""
+    try:
+        stored = cells_from_dataset(read_results(out)) if Path(out).exists() else []
+    except ResultFileError:
+        return
+    dropped = [cell for cell in stored if (cell.family, cell.task, cell.seed) not in wanted]
+    if dropped:
+        logger.info("overwrite: replacing %s, dropping %d cell(s) outside this run (%s)", out, len(dropped),
+                    ", ".join(sorted({f"{cell.family}/{cell.task}" for cell in dropped})))
 
 
 def data_fingerprints(spec: RunSpec) -> dict[CellKey, str]:

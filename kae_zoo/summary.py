@@ -4,6 +4,7 @@ Python."""
 from __future__ import annotations
 
 import json
+from typing import Iterator
 
 import numpy as np
 import xarray as xr
@@ -42,6 +43,13 @@ def format_mean_std(values: np.ndarray) -> str:
 
 
 
+def pair_cells(dataset: xr.Dataset) -> Iterator[tuple[str, str, xr.Dataset]]:
+    """(family, task, the pair's cells over seed) for every (family, task) of a run Dataset, in file order."""
+    for family in dataset.family.values:
+        for task in dataset.task.values:
+            yield str(family), str(task), dataset.sel(family=family, task=task)
+
+
 def scalar_names(dataset: xr.Dataset) -> list[str]:
     """The metrics with one value per cell: dims (family, task, seed) in a run, (axes..., seed) in a sweep; the
     training record apart."""
@@ -55,15 +63,13 @@ def format_table(dataset: xr.Dataset) -> str:
     scalars = scalar_names(dataset)
     header = ["family", "task", "ok/cells", *scalars]
     rows = [header]
-    for family in dataset.family.values:
-        for task in dataset.task.values:
-            cell = dataset.sel(family=family, task=task)
-            status = cell["status"].values
-            if np.all(status == "missing"):
-                continue
-            row = [str(family), str(task), f"{int(np.sum(status == 'ok'))}/{int(np.sum(status != 'missing'))}"]
-            row += [format_mean_std(np.asarray(cell[name].values, dtype=float)) for name in scalars]
-            rows.append(row)
+    for family, task, cell in pair_cells(dataset):
+        status = cell["status"].values
+        if np.all(status == "missing"):
+            continue
+        row = [family, task, f"{int(np.sum(status == 'ok'))}/{int(np.sum(status != 'missing'))}"]
+        row += [format_mean_std(np.asarray(cell[name].values, dtype=float)) for name in scalars]
+        rows.append(row)
     return "\n".join(format_grid(rows, header_rule=True))
 
 
@@ -74,25 +80,22 @@ def format_training(dataset: xr.Dataset) -> str:
     if "scored_epoch" not in dataset:
         return ""
     lines = ["training (scored epoch / epochs run per seed; loss curves in the file and in kae-zoo report):"]
-    for family in dataset.family.values:
-        for task in dataset.task.values:
-            cell = dataset.sel(family=family, task=task)
-            ok = np.asarray(cell["status"].values) == "ok"
-            if not ok.any():
-                continue
-            seeds = cell["seed"].values[ok]
-            scored = np.asarray(cell["scored_epoch"].values)[ok]
-            run = np.asarray(cell["epochs_run"].values)[ok] if "epochs_run" in cell else scored
-            epochs = ", ".join(f"{_format_count(a)}/{_format_count(b)}" for a, b in zip(scored, run))
-            line = f"  {family}/{task}: {epochs}"
-            if "loss_spike" in cell:
-                spikes = np.asarray(cell["loss_spike"].values)[ok] == 1
-                ratios = np.asarray(cell["loss_spike_ratio"].values)[ok]
-                if spikes.any():
-                    line += "; LOSS SPIKE after the scored epoch on " + ", ".join(
-                        f"seed {seed} (validation loss up to {ratio:.3g}x its best)"
-                        for seed, ratio in zip(seeds[spikes], ratios[spikes]))
-            lines.append(line)
+    for family, task, cell in pair_cells(dataset):
+        ok = np.asarray(cell["status"].values) == "ok"
+        if not ok.any():
+            continue
+        seeds = cell["seed"].values[ok]
+        scored = np.asarray(cell["scored_epoch"].values)[ok]
+        run = np.asarray(cell["epochs_run"].values)[ok] if "epochs_run" in cell else scored
+        line = f"  {family}/{task}: " + ", ".join(f"{_format_count(a)}/{_format_count(b)}" for a, b in zip(scored, run))
+        if "loss_spike" in cell:
+            spikes = np.asarray(cell["loss_spike"].values)[ok] == 1
+            ratios = np.asarray(cell["loss_spike_ratio"].values)[ok]
+            if spikes.any():
+                line += "; LOSS SPIKE after the scored epoch on " + ", ".join(
+                    f"seed {seed} (validation loss up to {ratio:.3g}x its best)"
+                    for seed, ratio in zip(seeds[spikes], ratios[spikes]))
+        lines.append(line)
     return "\n".join(lines) if len(lines) > 1 else ""
 
 
@@ -113,17 +116,15 @@ def format_betti_curves(dataset: xr.Dataset) -> str:
     if "betti" not in dataset:
         return ""
     lines = ["beta_0 + beta_1 summed over classes (mean over seeds), trajectory | base network layers:"]
-    for family in dataset.family.values:
-        for task in dataset.task.values:
-            cell = dataset.sel(family=family, task=task)
-            trajectory = cell["betti"].sum("homology_dim", min_count=1).mean("seed")
-            if not np.isfinite(trajectory.values).any():  # the pair did not run, or its task has no classes
-                continue
-            parts = [f"{family}/{task}: " + " ".join(_format_count(value) for value in trajectory.values)]
-            if "base_betti" in dataset:
-                base = cell["base_betti"].sum("homology_dim", min_count=1).mean("seed")
-                parts.append(" ".join(_format_count(value) for value in base.values))
-            lines.append("  " + " | ".join(parts))
+    for family, task, cell in pair_cells(dataset):
+        trajectory = cell["betti"].sum("homology_dim", min_count=1).mean("seed")
+        if not np.isfinite(trajectory.values).any():  # the pair did not run, or its task has no classes
+            continue
+        parts = [f"{family}/{task}: " + " ".join(_format_count(value) for value in trajectory.values)]
+        if "base_betti" in dataset:
+            base = cell["base_betti"].sum("homology_dim", min_count=1).mean("seed")
+            parts.append(" ".join(_format_count(value) for value in base.values))
+        lines.append("  " + " | ".join(parts))
     return "\n".join(lines) if len(lines) > 1 else ""
 
 

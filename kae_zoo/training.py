@@ -184,7 +184,7 @@ def train(
         val_history.append(val_loss)
         train_history.append(float(epoch_loss) / max(epoch_samples, 1))
         check_epochs.append(epoch)
-        bar.set_postfix(train=f"{terms['total'].item():.4g}", val=f"{val_loss:.4g}")
+        bar.set_postfix(train=f"{train_history[-1]:.4g}", val=f"{val_loss:.4g}")  # what the file records
         if val_loss < best_val:
             best_val, best_epoch, checks_without_improvement = val_loss, epoch, 0
             best_state = copy.deepcopy(model.state_dict())

@@ -8,6 +8,7 @@ from scipy import stats
 from kae_zoo.cli import main
 from kae_zoo.compare import Sample, compare_results, judge_change, regressions, welch_p_value
 from kae_zoo.results import CellResult, read_results, write_results
+from kae_zoo.runner import RunSpec, run_matrix
 
 
 def run_file(path, accuracy=(0.90, 0.92), state_error=(0.20, 0.22), seconds=(1.0, 1.0), failed=(), seeds=None,
@@ -149,3 +150,18 @@ def test_bad_tolerance_alpha_and_bad_file_exit_2(tmp_path, capsys):
     (tmp_path / "junk.nc").write_text("x")
     assert main(["compare", str(tmp_path / "a.nc"), str(tmp_path / "junk.nc")]) == 2
     assert "not a readable netCDF" in capsys.readouterr().err
+
+
+def test_the_same_code_on_disjoint_seeds_is_noise_and_a_degraded_model_regresses(tmp_path):
+    """Real runs, not made-up numbers: Koopman on digits (smoke) at seeds 0, 1, 2 against seeds 3, 4, 5 of the same
+    code does not regress; against seeds 3, 4, 5 trained for one epoch instead of ten, it does."""
+    def run(seeds, **overrides):
+        spec = RunSpec(("koopman",), ("digits",), seeds, preset="smoke", device="cpu", threads=1,
+                       overrides={"koopman": overrides})
+        run_matrix(spec, out=tmp_path / f"{seeds}{overrides}.nc", progress=False)
+        return read_results(tmp_path / f"{seeds}{overrides}.nc")
+
+    reference, same_code = run((0, 1, 2)), run((3, 4, 5))
+    assert regressions(compare_results(reference, same_code)) == []
+    found = {d.metric for d in regressions(compare_results(reference, run((3, 4, 5), n_epochs=1)))}
+    assert {"accuracy", "state_error"} <= found

@@ -61,9 +61,11 @@ def test_a_run_with_other_cells_keeps_the_files_cells(tmp_path, caplog):
     for name in ("state_error", "accuracy", "created", "data_fingerprint"):
         assert kept[name].item() == before[name].item()  # the same cell, not a rerun
     assert (after["status"] == "ok").all()
-    # --overwrite replaces the file with the new run's cells alone
+    # --overwrite replaces the file with the new run's cells alone, and says what it dropped
+    caplog.clear()
     assert main(["run", "--family", "koopman", "--task", "digits", "--out", str(out), "--overwrite", *RUN]) == 0
     assert read(out)["task"].values.tolist() == ["digits"]
+    assert f"overwrite: replacing {out}, dropping 1 cell(s) outside this run (koopman/yinyang)" in caplog.text
 
 
 def test_missing_mnist_files_are_refused_before_anything_runs(tmp_path, monkeypatch, capsys):

@@ -84,6 +84,14 @@ def test_loss_curve_figure_and_the_spike_in_show(tmp_path):
     assert "scored_epoch" not in text.split("training (")[0]  # the record is not a table column
 
 
+def test_figure_names_of_a_file_task_are_safe(tmp_path):
+    # a file: task's name holds a path; its figures must land in the folder itself, with names a link can use
+    cells = [CellResult("koopman", "file:/data/my set.npz", 0, curves={"betti": BETTI, "base_betti": BASE})]
+    write_results(tmp_path / "r.nc", cells, {}, "cpu")
+    [path] = plot_betti_curves(read_results(tmp_path / "r.nc"), tmp_path / "figures")
+    assert path == tmp_path / "figures" / "betti_file__data_my_set.npz.png" and path.is_file()
+
+
 def test_spectrum_figure(tmp_path):
     eigen = {"eigen": [0, 1, 2]}
     cells = [CellResult("koopman", "digits", seed, scalars={"spectral_radius": 1.0},
