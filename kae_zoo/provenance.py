@@ -23,15 +23,24 @@ PROVENANCE_FIELDS = ("data_fingerprint", "preset", "device", "machine", "threads
 RESUME_FIELDS = ("data_fingerprint", "preset", "device", "threads", "precision", "compile")
 
 
+@functools.lru_cache(maxsize=None)
 def git_sha() -> str:
-    """The commit of the kae-zoo source tree, or "unknown" outside a git checkout."""
+    """The commit of the kae-zoo source tree this process runs, with "-dirty" when the package's files differ from
+    it; "unknown" outside a git checkout.
+
+    Read once per process: the code a process imported does not change when the checkout does (a commit made while
+    a long run goes on must not be credited with cells the old code computed), so the runner reads it when a run
+    starts."""
+    package = Path(__file__).parent
     try:
-        output = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5
-        )
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=package, capture_output=True, text=True, timeout=5)
+        status = subprocess.run(["git", "status", "--porcelain", "--", "."], cwd=package, capture_output=True,
+                                text=True, timeout=5)
     except (OSError, subprocess.SubprocessError):
         return "unknown"
-    return output.stdout.strip() if output.returncode == 0 else "unknown"
+    if head.returncode != 0:
+        return "unknown"
+    return head.stdout.strip() + ("-dirty" if status.returncode == 0 and status.stdout.strip() else "")
 
 
 @functools.lru_cache(maxsize=None)

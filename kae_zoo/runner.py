@@ -30,7 +30,7 @@ from .config import PRESETS, TrainingConfig
 from .evaluate import EvaluationConfig, score
 from .evaluate_sparse import recovery_tracker
 from .families import Surrogate, get_family
-from .provenance import RESUME_FIELDS, cell_provenance
+from .provenance import RESUME_FIELDS, cell_provenance, git_sha
 from .results import CellResult, ResultFileError, cells_from_dataset, read_results, write_results
 from .tasks import Task, get_task
 from .tasks.base import TaskData
@@ -343,6 +343,7 @@ def run_matrix(spec: RunSpec, out: str | Path | None = None, progress: bool = Tr
     (`atomic.exclusive_output`)."""
     spec.validate()
     check_executor(executor, workers, scheduler)
+    git_sha()  # the commit of the code this process imported, read now (cached), not when a late cell finishes
     device = resolve_device(spec.device)
     with exclusive_output(out) if out is not None else contextlib.nullcontext(), torch_threads(spec.threads):
         wanted = spec.cells()

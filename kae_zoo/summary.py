@@ -87,7 +87,7 @@ def format_training(dataset: xr.Dataset) -> str:
         seeds = cell["seed"].values[ok]
         scored = np.asarray(cell["scored_epoch"].values)[ok]
         run = np.asarray(cell["epochs_run"].values)[ok] if "epochs_run" in cell else scored
-        line = f"  {family}/{task}: " + ", ".join(f"{_format_count(a)}/{_format_count(b)}" for a, b in zip(scored, run))
+        line = f"  {family}/{task}: " + ", ".join(f"{_format_epoch(a)}/{_format_epoch(b)}" for a, b in zip(scored, run))
         if "loss_spike" in cell:
             spikes = np.asarray(cell["loss_spike"].values)[ok] == 1
             ratios = np.asarray(cell["loss_spike_ratio"].values)[ok]
@@ -183,6 +183,10 @@ def format_split_note(dataset: xr.Dataset) -> str:
     names = [name for name in scalar_names(dataset) if name != "train_seconds"
              and dataset[name].attrs.get("split") == "train"]
     return f"computed on the training split, not the test split: {', '.join(names)}" if names else ""
+
+
+def _format_epoch(value: float) -> str:
+    return "-" if not np.isfinite(value) else str(int(value))
 
 
 def _format_count(value: float) -> str:
