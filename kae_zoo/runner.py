@@ -179,7 +179,7 @@ def run_cell(
     config = family.make_config(preset, task_name, overrides)
     result = CellResult(family_name, task_name, seed, family_config=config.to_dict())
     if data_fingerprint is None:
-        data_fingerprint = task_fingerprint(task_name, seed, preset, family.data_view)
+        data_fingerprint = task_fingerprint(get_task(task_name)(), seed, preset, family.data_view)
     result.provenance = cell_provenance(data_fingerprint=data_fingerprint, preset=preset, device=device,
                                         precision=acceleration.precision, compile=acceleration.compile)
     try:
@@ -209,13 +209,14 @@ def run_cell(
     return result
 
 
-def task_fingerprint(task_name: str, seed: int, preset: str, view: str) -> str:
-    """The task's data fingerprint for one cell (`Task.fingerprint`); "" when the data cannot be read (the cell
-    then fails with the reason when it loads the data, and a resume never keeps a cell with an empty one)."""
+def task_fingerprint(task: Task, seed: int, preset: str, view: str) -> str:
+    """The task's data fingerprint for one cell (`Task.fingerprint`; pass one task object for every seed and view,
+    so the data is read once); "" when the data cannot be read (the cell then fails with the reason when it loads
+    the data, and a resume never keeps a cell with an empty one)."""
     try:
-        return get_task(task_name)().fingerprint(seed, preset, view)
+        return task.fingerprint(seed, preset, view)
     except Exception as error:  # a corrupt file fails the cell that loads it, with the reason
-        logger.debug("no fingerprint for %s seed %d: %s", task_name, seed, error)
+        logger.debug("no fingerprint for %s seed %d: %s", task.name, seed, error)
         return ""
 
 
@@ -384,13 +385,14 @@ def _log_overwritten(out: str | Path, wanted: set[CellKey]) -> None:
 
 
 def data_fingerprints(spec: RunSpec) -> dict[CellKey, str]:
-    """Every cell's data fingerprint, computed once per (task, seed, view)."""
+    """Every cell's data fingerprint, computed once per (task, seed, view), each task's data read once."""
+    tasks = {name: get_task(name)() for name in spec.tasks}
     by_data: dict[tuple[str, int, str], str] = {}
     fingerprints = {}
     for family, task, seed in spec.cells():
         view = get_family(family).data_view
         if (task, seed, view) not in by_data:
-            by_data[task, seed, view] = task_fingerprint(task, seed, spec.preset, view)
+            by_data[task, seed, view] = task_fingerprint(tasks[task], seed, spec.preset, view)
         fingerprints[family, task, seed] = by_data[task, seed, view]
     return fingerprints
 

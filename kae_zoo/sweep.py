@@ -26,8 +26,8 @@ from .atomic import exclusive_output
 from .families import get_family
 from .provenance import cell_provenance
 from .results import CellResult, SweepPoint, points_from_sweep, read_sweep, sweep_to_dataset, write_sweep
-from .runner import (check_pair, check_run_settings, existing_output, load_task_data, ran_with, resolve_device,
-                     run_cell, task_fingerprint, torch_threads)
+from .runner import (check_pair, check_run_settings, existing_output, load_task_data, resolve_device, run_cell,
+                     stale_reason, task_fingerprint, torch_threads)
 from .tasks import get_task
 from .tasks.base import TaskData
 
@@ -147,6 +147,8 @@ def finished_points(spec: SweepSpec, out: str | Path, fingerprints: Mapping[int,
                          "pass overwrite (--overwrite) to replace it, or write elsewhere")
     family = get_family(spec.family)
     wanted = {_key(spec, point, seed): point for point in spec.points() for seed in spec.seeds}
+    settings = {"preset": spec.preset, "device": str(resolve_device(spec.device)), "threads": str(spec.threads),
+                "precision": "fp32", "compile": "false"}  # sweeps run at fp32, eager
     kept, stale, carried = {}, {}, []
     for values, cell in points_from_sweep(dataset):
         key = _key(spec, values, cell.seed)
@@ -154,11 +156,9 @@ def finished_points(spec: SweepSpec, out: str | Path, fingerprints: Mapping[int,
             carried.append((values, cell))
             continue
         config = family.make_config(spec.preset, spec.task, {**spec.overrides, **wanted[key]})
-        fingerprint = cell.provenance.get("data_fingerprint", "")
-        if cell.status == "ok" and fingerprint and fingerprint == fingerprints[cell.seed] and ran_with(cell, config):
-            kept[key] = cell
-        else:
-            stale[key] = cell
+        settings_now = {**settings, "data_fingerprint": fingerprints[cell.seed]}
+        target = stale if stale_reason(cell, settings_now, config) else kept  # the runner's rule, point by point
+        target[key] = cell
     return kept, stale, carried
 
 
@@ -184,7 +184,8 @@ def _run_points(spec: SweepSpec, out: str | Path | None, progress: bool, overwri
     device = resolve_device(spec.device)
     view = get_family(spec.family).data_view
     order = [(point, seed) for point in spec.points() for seed in spec.seeds]
-    fingerprints = {seed: task_fingerprint(spec.task, seed, spec.preset, view) for seed in spec.seeds}
+    task = get_task(spec.task)()
+    fingerprints = {seed: task_fingerprint(task, seed, spec.preset, view) for seed in spec.seeds}
     finished, stale, carried = (finished_points(spec, out, fingerprints) if out is not None and not overwrite
                                 else ({}, {}, []))
     if carried or finished or stale:

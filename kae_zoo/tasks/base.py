@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import hashlib
 import json
 import logging
@@ -54,9 +55,14 @@ class DataUnavailableError(ValueError):
     """A task's data is not on this machine; the one-line message says what is missing and how to get it."""
 
 
-def _digest(*parts: object) -> str:
-    """A short stable hex digest of JSON-able parts and byte arrays, in order."""
-    digest = hashlib.sha256()
+def _digest(*parts: object, start: hashlib._Hash | None = None) -> str:
+    """A short stable hex digest of JSON-able parts and byte arrays, in order (continuing `start`, a hash that has
+    taken earlier parts)."""
+    return _hash(*parts, start=start).hexdigest()[:16]
+
+
+def _hash(*parts: object, start: hashlib._Hash | None = None) -> hashlib._Hash:
+    digest = start.copy() if start is not None else hashlib.sha256()
     for part in parts:
         if isinstance(part, np.ndarray):
             array = np.ascontiguousarray(part)
@@ -64,7 +70,7 @@ def _digest(*parts: object) -> str:
             digest.update(array.tobytes())
         else:
             digest.update(json.dumps(part, sort_keys=True, default=repr).encode())
-    return digest.hexdigest()[:16]
+    return digest
 
 
 class Task(ABC):
@@ -129,12 +135,15 @@ class ClassificationTask(Task):
 
     def fingerprint(self, seed: int, preset: str, view: DataView) -> str:
         """A digest of the split arrays themselves (so an edited data file changes it), their description, the
-        data version, and for the layer-pair view the base network's settings at `preset` and the seed."""
-        raw, description = self.raw_splits()
-        arrays = [array for name in SPLITS for array in raw[name]]
+        data version, and for the layer-pair view the base network's settings at `preset` and the seed. The splits
+        are read and hashed once per task object, whatever the seeds and views asked for."""
         network = dataclasses.asdict(self.base_network[preset]) if view == "layer_pair" else None
-        return _digest(self.name, self.data_version, description, *arrays, network, self.n_components, seed, preset,
-                       view)
+        return _digest(network, self.n_components, seed, preset, view, start=self._splits_hash)
+
+    @functools.cached_property
+    def _splits_hash(self) -> hashlib._Hash:
+        raw, description = self.raw_splits()
+        return _hash(self.name, self.data_version, description, *(array for name in SPLITS for array in raw[name]))
 
     def load(self, seed: int, preset: str, view: DataView, device: torch.device, progress: bool = True) -> TaskData:
         self.check_view(view)
