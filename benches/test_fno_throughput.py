@@ -24,10 +24,10 @@ import warnings
 
 import pytest
 import torch
+from _harness import load_case
 from torch import nn
 
-from _harness import load_case
-from kae_zoo.families import get_family
+from kae_zoo.families import create_surrogate
 
 TARGET_RATIO = 0.9
 PAIR_ROUNDS = 15  # alternating rounds of (SAE-FNO, FNO, spectral stack) behind the recorded ratio
@@ -40,10 +40,8 @@ def build(preset: str) -> dict:
     from neuralop.models import FNO
 
     case = load_case("sae_fno")
-    family = get_family("sae_fno")
-    config = family.make_config(preset, case.task)
-    torch.manual_seed(0)
-    sae_fno = family(config, case.spec).eval()
+    sae_fno = create_surrogate("sae_fno", case.spec, preset=preset, task=case.task, seed=0).eval()
+    config = sae_fno.config
     signals = case.batch["source"]  # (batch, 1, grid)
     batch, grid = signals.shape[0], signals.shape[-1]
     n_modes = grid if config.modes == "all" else config.n_modes

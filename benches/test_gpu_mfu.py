@@ -10,11 +10,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from kae_zoo.acceleration import Acceleration
-from kae_zoo.evaluate import speed_scores
-from kae_zoo.families import get_family
-from kae_zoo.families.base import DataSpec
+from kae_zoo.core.acceleration import Acceleration
+from kae_zoo.core.types import DataSpec
+from kae_zoo.families import create_surrogate
 from kae_zoo.metrics.throughput import device_peak_flops
+from kae_zoo.scoring import speed_scores
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
@@ -26,9 +26,8 @@ MFU_TARGET = 0.40  # of the bf16 peak, H100
 @pytest.mark.parametrize("precision", ["fp32", "tf32", "bf16"])
 def test_koopman_mnist_forward_cuda(benchmark, precision, compiled):
     device = torch.device("cuda")
-    family = get_family("koopman")
-    torch.manual_seed(0)
-    model = family(family.make_config("default", "mnist"), DataSpec(state_shape=(784,), n_classes=10))
+    model = create_surrogate("koopman", DataSpec(state_shape=(784,), n_classes=10), preset="default", task="mnist",
+                             seed=0)
     with torch.no_grad():
         model.generator.normal_(std=0.01)
     acceleration = Acceleration(precision, compiled)

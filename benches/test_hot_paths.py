@@ -20,10 +20,10 @@ from functools import lru_cache
 import numpy as np
 import pytest
 import torch
-
 from _harness import FamilyCase, Forward, TrainingStep, load_case
-from kae_zoo.families import get_family, list_families
-from kae_zoo.families.base import DataSpec
+
+from kae_zoo.core.types import DataSpec
+from kae_zoo.families import create_surrogate, get_family, list_families
 from kae_zoo.metrics.topology import betti_numbers, class_betti_numbers
 from kae_zoo.tasks.yinyang_data import make_yinyang
 
@@ -86,9 +86,9 @@ def test_spectral_operator_cpu(benchmark, family, operator):
 @pytest.fixture(params=["yinyang", "mnist"])
 def koopman(request):
     state_dim = {"yinyang": 10, "mnist": 784}[request.param]
-    family = get_family("koopman")
-    torch.manual_seed(0)
-    model = family(family.make_config("default", request.param), DataSpec(state_shape=(state_dim,), n_classes=3))
+    spec = DataSpec(state_shape=(state_dim,), n_classes=3)
+    model = create_surrogate("koopman", spec, preset="default", task=request.param,
+                             seed=0)
     with torch.no_grad():
         model.generator.normal_(std=0.1)
     return model.eval(), torch.randn(1024, state_dim, generator=torch.Generator().manual_seed(0))

@@ -15,22 +15,24 @@ from pathlib import Path
 from typing import Any, NoReturn, Sequence
 
 from . import __version__
-from .acceleration import PRECISIONS
-from .atomic import OutputLockedError
-from .claims import CLAIMS
-from .compare import DEFAULT_ALPHA, DEFAULT_TOLERANCE, compare_results, format_comparison, regressions
-from .config import PRESETS
+from .core.acceleration import PRECISIONS
+from .core.atomic import OutputLockedError
+from .core.config import PRESETS
+from .core.registry import UnknownNameError
+from .experiments.executors import EXECUTORS, check_executor
+from .experiments.matrix import load_matrix
+from .experiments.runner import RunSpec, run_matrix
+from .experiments.sweep import NAMED_SWEEPS, SweepSpec, run_sweep, sweep_failed
 from .families import get_family, list_families
-from .matrix import load_matrix
 from .metrics import get_metric, list_metrics
-from .registry import UnknownNameError
-from .report import write_report
-from .reproduce import REPRODUCTION_PRESETS, check_reproduce_settings, incomplete_experiments, run_reproduction
-from .results import ResultFileError, read_result_file, read_results
-from .runner import EXECUTORS, RunSpec, check_executor, run_matrix
+from .paper.claims import CLAIMS
+from .paper.reproduce import REPRODUCTION_PRESETS, check_reproduce_settings, incomplete_experiments, run_reproduction
+from .reporting.compare import DEFAULT_ALPHA, DEFAULT_TOLERANCE, compare_results, format_comparison, regressions
+from .reporting.report import write_report
+from .reporting.summary import format_results
+from .scoring import get_scorer, list_scorers
 from .skeleton import write_family_skeleton
-from .summary import format_results
-from .sweep import NAMED_SWEEPS, SweepSpec, run_sweep, sweep_failed
+from .store.results import ResultFileError, read_result_file, read_results
 from .tasks import get_task, list_tasks
 
 EXIT_REGRESSED, EXIT_USAGE, EXIT_CELL_FAILED = 1, 2, 3
@@ -146,12 +148,7 @@ def build_parser() -> OneLineParser:
     run.add_argument("--overwrite", action="store_true",
                      help="replace --out with this run's cells alone: every cell runs again, and the cells --out holds "
                           "outside this run are dropped (default: kept)")
-    run.add_argument("--executor", default="local", choices=EXECUTORS,
-                     help="local: cells one after another in this process; dask: cells on a Dask cluster")
-    run.add_argument("--workers", type=int, default=None,
-                     help="with --executor dask: start a local cluster of this many worker processes (one thread each)")
-    run.add_argument("--scheduler", default=None, metavar="ADDR",
-                     help="with --executor dask: an existing cluster's scheduler, e.g. tcp://HOST:8786")
+    add_executor_arguments(run, "cells")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
 
     sweep = commands.add_parser("sweep", help="run one family on one task over the product of config-field axes x "
@@ -172,6 +169,7 @@ def build_parser() -> OneLineParser:
     sweep.add_argument("--out", required=True, help="sweep file to write (.nc)")
     sweep.add_argument("--quiet", action="store_true", help="no progress bars")
     sweep.add_argument("--overwrite", action="store_true", help="run every point again, even those --out holds")
+    add_executor_arguments(sweep, "points")
 
     reproduce = commands.add_parser("reproduce", help="run the experiment behind every published claim and write a "
                                                       "paper-vs-measured report (reproduction.md, reproduction.nc)")
@@ -213,6 +211,17 @@ def build_parser() -> OneLineParser:
     return parser
 
 
+def add_executor_arguments(parser: argparse.ArgumentParser, what: str) -> None:
+    """--executor, --workers and --scheduler (`kae_zoo.experiments.executors`), for run and sweep."""
+    parser.add_argument("--executor", default="local", choices=EXECUTORS,
+                        help=f"local: {what} one after another in this process; process: {what} in --workers processes "
+                             f"(default one per CPU); dask: {what} on a Dask cluster")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="with --executor process or dask: this many worker processes (one thread each)")
+    parser.add_argument("--scheduler", default=None, metavar="ADDR",
+                        help="with --executor dask: an existing cluster's scheduler, e.g. tcp://HOST:8786")
+
+
 def command_list() -> str:
     lines = ["families:"]
     lines += [f"  {name:<16} {get_family(name).__doc__.strip().splitlines()[0]}" for name in list_families()]
@@ -228,6 +237,12 @@ def command_list() -> str:
         kind = "setting" if spec.role == "setting" else f"{direction}, definition v{spec.version}"
         dims = f" [{', '.join(spec.dims)}]" if spec.dims else ""
         lines.append(f"  {name:<22} {spec.long_name} ({spec.units}, {kind}){dims}")
+    lines.append("scorers (each runs on the cells whose task and model offer what it needs):")
+    for name in list_scorers():
+        scorer = get_scorer(name)
+        needs = sorted(scorer.task_needs) + sorted(f"model: {need}" for need in scorer.model_needs)
+        lines.append(f"  {name:<22} {scorer.description or name} (needs {', '.join(needs) or 'nothing'}; "
+                     f"{', '.join(spec.name for spec in scorer.metrics)})")
     lines.append("presets: " + ", ".join(PRESETS))
     lines.append("claims (kae-zoo reproduce):")
     lines += [f"  {claim.key:<26} {claim.statement}" for claim in CLAIMS]
@@ -319,7 +334,12 @@ def command_sweep(args: argparse.Namespace) -> int:
     except (ValueError, TypeError) as error:
         raise UsageError(str(error)) from None
     try:
-        dataset = run_sweep(spec, out=out, progress=not args.quiet, overwrite=args.overwrite)
+        check_executor(args.executor, args.workers, args.scheduler)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    try:
+        dataset = run_sweep(spec, out=out, progress=not args.quiet, overwrite=args.overwrite, executor=args.executor,
+                            workers=args.workers, scheduler=args.scheduler)
     except ValueError as error:  # --out is no sweep file, or another sweep holds it (points catch their own errors)
         raise UsageError(str(error)) from None
     print(format_results(read_result_file(out)))
@@ -375,7 +395,8 @@ def command_new_family(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
-    for name in ("kae_zoo.runner", "kae_zoo.sweep"):  # what a resume kept, ran again and carried: always said
+    # what a resume kept, ran again and carried: always said
+    for name in ("kae_zoo.experiments.runner", "kae_zoo.experiments.sweep"):
         logging.getLogger(name).setLevel(logging.INFO)
     try:
         if args.command == "list":

@@ -9,8 +9,8 @@ variant to edit: MLP encoder and decoder around a learned linear latent flow exp
 from __future__ import annotations
 
 import keyword
-import re
 import os
+import re
 import secrets
 import shutil
 from pathlib import Path
@@ -53,7 +53,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from kae_zoo import DataSpec, Surrogate
-from kae_zoo.config import TrainingConfig
+from kae_zoo.core.config import TrainingConfig
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,12 @@ from typing import Any, Mapping
 
 import torch
 
-from .checkpoints import load, save
-from .config import PRESETS, TrainingConfig
-from .families import DataSpec, Surrogate
+from .core.capabilities import MODEL_CAPABILITIES, MODEL_CAPABILITY_METHODS
+from .core.config import PRESETS, TrainingConfig
+from .core.surrogate import Surrogate
+from .core.types import DataSpec
+from .experiments.checkpoints import load, save
+from .families import create_surrogate
 
 N_SAMPLES = 16
 N_STEPS = 4
@@ -37,8 +40,7 @@ def _require(condition: bool, check: str, detail: str) -> None:
 
 def smoke_model(family: type[Surrogate], seed: int = 0, overrides: Mapping[str, Any] | None = None) -> Surrogate:
     """The family at its smoke preset (plus `overrides`) on its `example_spec`, its weights drawn from `seed`."""
-    torch.manual_seed(seed)
-    return family(family.make_config("smoke", overrides=overrides), family.example_spec)
+    return create_surrogate(family, family.example_spec, preset="smoke", seed=seed, **dict(overrides or {}))
 
 
 def random_batch(model: Surrogate, n_samples: int = N_SAMPLES, seed: int = 0) -> dict[str, torch.Tensor]:
@@ -57,6 +59,31 @@ def random_states(spec: DataSpec, data_view: str, n_samples: int, seed: int = 0)
     return {"source": source, "target": target, "label": labels}
 
 
+def check_capabilities(model: Surrogate, latents: torch.Tensor) -> None:
+    """Every capability the family declares is known and implemented (`kae_zoo.core.capabilities`)."""
+    declared = type(model).capabilities
+    _require(isinstance(declared, frozenset), "capabilities", f"capabilities must be a frozenset, got {declared!r}")
+    for capability in sorted(declared):
+        _require(capability in MODEL_CAPABILITIES, "capabilities",
+                 f"unknown capability {capability!r}; valid: {', '.join(MODEL_CAPABILITIES)}")
+        for method in MODEL_CAPABILITY_METHODS[capability]:
+            _require(callable(getattr(model, method, None)), "capabilities",
+                     f"capability {capability!r} needs a method {method}()")
+    state_dim = model.spec.state_dim
+    if "dictionary" in declared:
+        atoms = model.dictionary()
+        _require(atoms.ndim == 2 and atoms.shape[0] <= state_dim, "capabilities",
+                 f"dictionary() gave {tuple(atoms.shape)}; expected (atom_length <= {state_dim}, n_atoms)")
+    if "linear_operator" in declared:
+        operator = model.operator(1.0)
+        _require(operator.ndim == 2 and operator.shape[0] == operator.shape[1], "capabilities",
+                 f"operator(1.0) gave {tuple(operator.shape)}; expected a square (p, p) matrix")
+    if "latent_map" in declared:
+        mapped = model.latent_map(latents)
+        _require(mapped.shape == latents.shape, "capabilities",
+                 f"latent_map changed the latent shape {tuple(latents.shape)} to {tuple(mapped.shape)}")
+
+
 def check_family(family: type[Surrogate], overrides: Mapping[str, Any] | None = None) -> None:
     """Raise FamilyCheckError unless `family` (a Surrogate subclass) follows the interface (module docstring).
 
@@ -67,7 +94,7 @@ def check_family(family: type[Surrogate], overrides: Mapping[str, Any] | None = 
              f"{name} is not a subclass of kae_zoo.Surrogate")
     _require(isinstance(getattr(family, "name", None), str), "class", f"{name} has no `name` (register it)")
     _require(isinstance(family.config_class, type) and issubclass(family.config_class, TrainingConfig), "class",
-             f"{name}.config_class must subclass kae_zoo.config.TrainingConfig")
+             f"{name}.config_class must subclass kae_zoo.core.config.TrainingConfig")
     missing = sorted(set(PRESETS) - set(family.presets))
     _require(not missing, "class", f"{name}.presets lacks {missing}")
 
@@ -93,6 +120,7 @@ def check_family(family: type[Surrogate], overrides: Mapping[str, Any] | None = 
                  f"trajectory(x, {N_STEPS}) gave {tuple(path.shape)}; expected {(N_STEPS + 1, *source.shape)}")
         reason = model.divergence_reason()
         _require(reason is None, "divergence", f"a freshly built model reports divergence: {reason!r}")
+        check_capabilities(model, latents)
 
     terms = model.loss(batch)
     _require(isinstance(terms, dict) and "total" in terms, "loss", "loss(batch) must return a dict with 'total'")

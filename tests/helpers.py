@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from kae_zoo.families import Surrogate, get_family
+from kae_zoo.core.surrogate import Surrogate
+from kae_zoo.families import get_family
 from kae_zoo.testing import random_batch, smoke_model  # noqa: F401  (random_batch re-exported for the tests)
 
 

@@ -7,11 +7,11 @@ import pytest
 import torch
 from torch import nn
 
-from kae_zoo.acceleration import Acceleration
 from kae_zoo.cli import main
-from kae_zoo.evaluate import speed_scores
+from kae_zoo.core.acceleration import Acceleration
+from kae_zoo.experiments.runner import RunSpec, run_cell
 from kae_zoo.metrics.throughput import forward_flops, model_flop_utilisation, peak_flops
-from kae_zoo.runner import RunSpec, run_cell
+from kae_zoo.scoring.throughput import speed_scores
 
 CPU = torch.device("cpu")
 
@@ -76,7 +76,7 @@ def test_speed_scores_on_cpu_leave_mfu_unknown():
 
 
 def test_a_bf16_cell_trains_and_scores_on_cpu():
-    result = run_cell("koopman", "yinyang", 0, "smoke", "cpu", {"n_epochs": 3}, progress=False,
+    result = run_cell("koopman", "yinyang", 0, preset="smoke", device="cpu", overrides={"n_epochs": 3}, progress=False,
                       acceleration=Acceleration("bf16"))
     assert result.status == "ok", result.error
     assert np.isfinite(result.scalars["accuracy"]) and result.scalars["forward_flops"] > 0

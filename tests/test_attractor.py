@@ -6,19 +6,32 @@ import math
 import numpy as np
 import pytest
 import torch
-
 from helpers import random_batch, tiny_model
-from kae_zoo.attractors import (cosine_similarities, distance_to_set, iterate_to_convergence, jacobians,
-                                merge_end_points, trajectory_distances)
-from kae_zoo import training
-from kae_zoo.evaluate import EvaluationConfig
-from kae_zoo.evaluate_attractor import attractor_scores
-from kae_zoo.families import get_family
+
+from kae_zoo.core.surrogate import FitSettings
+from kae_zoo.experiments import runner
+from kae_zoo.experiments.runner import run_cell
+from kae_zoo.families import create_surrogate, get_family
 from kae_zoo.families.attractor import image_side, stratified_subset
-from kae_zoo.metrics.attractor import (attractor_count, convergence_fraction, iterations_to_converge,
-                                       jacobian_spectral_norm, jacobian_spectral_radius, memorization,
-                                       probe_reconstruction)
-from kae_zoo.runner import run_cell
+from kae_zoo.metrics.attractor import (
+    attractor_count,
+    convergence_fraction,
+    iterations_to_converge,
+    jacobian_spectral_norm,
+    jacobian_spectral_radius,
+    memorization,
+    probe_reconstruction,
+)
+from kae_zoo.scoring import EvaluationConfig, applicable_scorers
+from kae_zoo.scoring.attractor_search import (
+    cosine_similarities,
+    distance_to_set,
+    iterate_to_convergence,
+    jacobians,
+    merge_end_points,
+    trajectory_distances,
+)
+from kae_zoo.scoring.attractors import attractor_scores
 from kae_zoo.tasks import get_task
 from kae_zoo.training import train
 
@@ -287,10 +300,8 @@ def test_stratified_subset_whole_split_and_too_many():
 
 def test_training_and_scoring_see_the_same_subset(smoke_digits, monkeypatch):
     _, data = smoke_digits
-    family = get_family("attractor")
-    torch.manual_seed(0)
-    model = family(family.make_config("smoke", "digits", {"n_train_samples": 100}), data.spec)
-    subset = model.training_subset(data.splits["train"], seed=2)
+    model = create_surrogate("attractor", data.spec, preset="smoke", task="digits", seed=0, n_train_samples=100)
+    subset = model.training_examples(data.splits["train"], seed=2)
     assert len(subset["source"]) == 100 and np.bincount(subset["label"].numpy()).min() >= 9  # every digit, ~10 each
     seen = {}
 
@@ -298,9 +309,9 @@ def test_training_and_scoring_see_the_same_subset(smoke_digits, monkeypatch):
         seen["batch"] = train_batch
         return real_train(model, train_batch, *args, **kwargs)
 
-    real_train = training.train
-    monkeypatch.setattr(training, "train", spy)
-    report = model.fit(data.splits["train"], data.splits["val"], seed=2, progress=False)
+    real_train = runner.train
+    monkeypatch.setattr(runner, "train", spy)  # the runner applies the hook and calls the shared trainer
+    report = runner.fit_model(model, data, FitSettings(seed=2, progress=False))
     assert report.n_steps == model.config.n_epochs  # 100 examples at batch 128: one step per epoch
     for key in ("source", "label"):
         assert torch.equal(seen["batch"][key], subset[key])
@@ -315,7 +326,7 @@ def test_training_and_scoring_see_the_same_subset(smoke_digits, monkeypatch):
 
 def test_the_default_trains_on_the_whole_split(smoke_digits):
     model, data = smoke_digits
-    assert model.training_subset(data.splits["train"], seed=0) is data.splits["train"]
+    assert model.training_examples(data.splits["train"], seed=0) is data.splits["train"]
     assert attractor_scores(model, data, seed=0)[0]["n_train_used"] == len(data.splits["train"]["source"])
 
 
@@ -326,10 +337,8 @@ def test_the_default_trains_on_the_whole_split(smoke_digits):
 def smoke_digits():
     """A smoke-preset attractor model trained on digits, and the task data."""
     data = get_task("digits")().load(0, "smoke", "autoencode", torch.device("cpu"), progress=False)
-    family = get_family("attractor")
-    torch.manual_seed(0)
-    model = family(family.make_config("smoke", "digits"), data.spec)
-    train(model, data.splits["train"], data.splits["val"], model.config, seed=0, progress=False)
+    model = create_surrogate("attractor", data.spec, preset="smoke", task="digits", seed=0)
+    train(model, data.splits["train"], data.splits["val"], FitSettings(seed=0, progress=False))
     return model, data
 
 
@@ -345,13 +354,14 @@ def test_attractor_scores_are_seeded(smoke_digits):
     assert not np.array_equal(other_curves["ood_auroc"][2], first_curves["ood_auroc"][2], equal_nan=True)
 
 
-def test_attractor_scores_skip_other_families(smoke_digits):
-    _, data = smoke_digits
-    assert attractor_scores(tiny_model("sae"), data, seed=0) == ({}, {})
+def test_attractor_scores_run_on_models_with_a_latent_map_only(smoke_digits):
+    model, data = smoke_digits
+    assert "attractors" in [scorer.name for scorer in applicable_scorers(model, data)]
+    assert "attractors" not in [scorer.name for scorer in applicable_scorers(tiny_model("sae"), data)]
 
 
 def test_smoke_cell_end_to_end():
-    result = run_cell("attractor", "digits", 0, "smoke", device="cpu", progress=False)
+    result = run_cell("attractor", "digits", 0, preset="smoke", device="cpu", progress=False)
     assert result.status == "ok", result.error
     for name in ("attractor_count", "convergence_fraction", "iterations_to_converge", "noise_attractor_count",
                  "noise_convergence_fraction"):

@@ -6,7 +6,7 @@ import pytest
 import xarray as xr
 
 from kae_zoo.cli import main
-from kae_zoo.results import CellResult, write_results
+from kae_zoo.store.results import CellResult, write_results
 
 RUN = ["run", "--family", "koopman", "--task", "yinyang", "--preset", "smoke", "--device", "cpu"]
 SWEEP = ["sweep", "--family", "koopman", "--task", "yinyang", "--preset", "smoke", "--device", "cpu"]

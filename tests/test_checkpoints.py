@@ -5,13 +5,13 @@ import json
 
 import pytest
 import torch
+from helpers import random_batch, tiny_model
 
 import kae_zoo
-from helpers import random_batch, tiny_model
-from kae_zoo.checkpoints import CHECKPOINT_FORMAT, CheckpointError, load, read_payload, save
 from kae_zoo.cli import main
+from kae_zoo.experiments.checkpoints import CHECKPOINT_FORMAT, CheckpointError, load, read_payload, save
 from kae_zoo.families import list_families
-from kae_zoo.results import read_results
+from kae_zoo.store.results import read_results
 
 
 @pytest.mark.parametrize("name", list_families())

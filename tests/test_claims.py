@@ -3,11 +3,28 @@
 import numpy as np
 import pytest
 
-from kae_zoo.claims import (FAILS, HOLDS, NOT_RUN, PARTLY, accuracy_verdict, get_claim, judge, judge_fno_matches_cnn,
-                            judge_lifting, judge_memorization, judge_mnist_accuracy, judge_mnist_unlearning, judge_ood,
-                            judge_probe, judge_resolution, judge_simplification, judge_yinyang_accuracy, mean_std)
-from kae_zoo import summary
-from kae_zoo.results import CellResult, sweep_to_dataset, to_dataset
+from kae_zoo.paper.claims import (
+    FAILS,
+    HOLDS,
+    NOT_RUN,
+    PARTLY,
+    accuracy_verdict,
+    get_claim,
+    judge,
+    judge_fno_matches_cnn,
+    judge_lifting,
+    judge_memorization,
+    judge_mnist_accuracy,
+    judge_mnist_unlearning,
+    judge_ood,
+    judge_probe,
+    judge_resolution,
+    judge_simplification,
+    judge_yinyang_accuracy,
+    mean_std,
+)
+from kae_zoo.reporting import summary
+from kae_zoo.store.results import CellResult, sweep_to_dataset, to_dataset
 
 
 def cells_dataset(family, task, per_seed, curves=None, failed=()):

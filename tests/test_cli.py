@@ -3,8 +3,9 @@
 import pytest
 
 from kae_zoo.cli import build_parser, main, sweep_spec
-from kae_zoo.results import read_results, read_sweep
-from kae_zoo.sweep import MEMORIZATION_SWEEP
+from kae_zoo.experiments.sweep import MEMORIZATION_SWEEP
+from kae_zoo.store.results import read_results, read_sweep
+
 
 def exit_code(arguments: list[str]) -> int:
     """main()'s return value, or the code argparse exits with."""

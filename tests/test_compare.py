@@ -6,9 +6,9 @@ import pytest
 from scipy import stats
 
 from kae_zoo.cli import main
-from kae_zoo.compare import Sample, compare_results, judge_change, regressions, welch_p_value
-from kae_zoo.results import CellResult, read_results, write_results
-from kae_zoo.runner import RunSpec, run_matrix
+from kae_zoo.experiments.runner import RunSpec, run_matrix
+from kae_zoo.reporting.compare import Sample, compare_results, judge_change, regressions, welch_p_value
+from kae_zoo.store.results import CellResult, read_results, write_results
 
 
 def run_file(path, accuracy=(0.90, 0.92), state_error=(0.20, 0.22), seconds=(1.0, 1.0), failed=(), seeds=None,

@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 import torch
-
 from helpers import random_batch, tiny_model
-from kae_zoo.editing import redirect_edit, unlearn_class
+
+from kae_zoo.experiments.runner import run_cell
 from kae_zoo.families.koopman import KoopmanAE
 from kae_zoo.metrics.editing import forgotten_accuracy, retained_accuracy
-from kae_zoo.runner import run_cell
+from kae_zoo.scoring.operator_editing import redirect_edit, unlearn_class
 
 EDITING_SCORES = ("forgotten_accuracy_before", "forgotten_accuracy_after", "retained_accuracy_before",
                   "retained_accuracy_after")
@@ -118,7 +118,7 @@ def test_unlearn_class_config_is_checked_before_training():
 
 @pytest.fixture(scope="module")
 def digits_cell():
-    return run_cell("koopman", "digits", 0, "smoke", device="cpu", progress=False)
+    return run_cell("koopman", "digits", 0, preset="smoke", device="cpu", progress=False)
 
 
 def test_end_to_end_digits_forgets_class_4_and_keeps_the_others(digits_cell):
@@ -134,7 +134,7 @@ def test_end_to_end_digits_forgets_class_4_and_keeps_the_others(digits_cell):
 
 
 def test_editing_scores_can_be_skipped():
-    cell = run_cell("koopman", "digits", 0, "smoke", device="cpu", progress=False,
+    cell = run_cell("koopman", "digits", 0, preset="smoke", device="cpu", progress=False,
                     overrides={"unlearn_class": -1, "n_epochs": 1})
     assert cell.status == "ok", cell.error
     assert not any(name in cell.scalars for name in (*EDITING_SCORES, "unlearned_class"))

@@ -4,8 +4,9 @@ import re
 
 import pytest
 import torch
-
 from helpers import random_batch, tiny_model
+
+from kae_zoo.core.surrogate import FitSettings
 from kae_zoo.families import get_family, list_families
 from kae_zoo.families.koopman import KoopmanAE
 from kae_zoo.testing import FamilyCheckError, check_family
@@ -92,19 +93,17 @@ def test_unknown_config_field_lists_valid_ones(name):
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # one epoch on 16 random samples
 def test_fits_itself_says_who_trains_the_family(name, monkeypatch):
     # A family that fits itself returns a report without the shared trainer; every other one is trained by it
-    # (fit returns None, or calls training.train itself, e.g. attractor on a training subset).
+    # (fit returns None: the runner then trains it with the shared trainer; families never call the trainer).
     from kae_zoo import training
 
     def shared_trainer(*args, **kwargs):
-        raise LookupError("shared trainer")
+        raise LookupError("a family called the shared trainer")
 
     monkeypatch.setattr(training, "train", shared_trainer)
+    monkeypatch.setattr(training.trainer, "train", shared_trainer)
     model = tiny_model(name, n_epochs=1)
     batch = random_batch(model)
-    try:
-        report = model.fit(batch, batch, seed=0, progress=False)
-    except LookupError:
-        report = None
+    report = model.fit(batch, batch, FitSettings(seed=0, progress=False))
     assert (report is not None) == model.fits_itself
 
 

@@ -2,8 +2,8 @@
 
 import pytest
 import torch
-
 from helpers import random_batch, tiny_model
+
 from kae_zoo.families.koopman import KoopmanAE, pairwise_distance_mismatch
 
 

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from kae_zoo.cli import main
-from kae_zoo.matrix import load_matrix
-from kae_zoo.results import read_results
+from kae_zoo.experiments.matrix import load_matrix
+from kae_zoo.store.results import read_results
 
 MATRICES = Path(__file__).parent.parent / "benches" / "matrix"
 TINY = """preset = "smoke"

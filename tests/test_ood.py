@@ -8,13 +8,27 @@ import pytest
 from sklearn.datasets import load_digits
 from sklearn.metrics import roc_auc_score
 
-from kae_zoo.metrics.ood import (knn_distance, mahalanobis_distance, ood_auroc, ood_fpr95, ood_roc_tpr,
-                                 reconstruction_error)
-from kae_zoo.results import CellResult, read_results, write_results
-from kae_zoo.summary import format_results
+from kae_zoo.metrics.ood import (
+    knn_distance,
+    mahalanobis_distance,
+    ood_auroc,
+    ood_fpr95,
+    ood_roc_tpr,
+    reconstruction_error,
+)
+from kae_zoo.reporting.summary import format_results
+from kae_zoo.store.results import CellResult, read_results, write_results
 from kae_zoo.tasks import mnist
-from kae_zoo.tasks.ood_sets import (area_resample, area_weights, build_ood_sets, corrupted_set, digits_as_mnist,
-                                    gaussian_noise_set, mnist_as_digits, OODSetConfig)
+from kae_zoo.tasks.ood_sets import (
+    OODSetConfig,
+    area_resample,
+    area_weights,
+    build_ood_sets,
+    corrupted_set,
+    digits_as_mnist,
+    gaussian_noise_set,
+    mnist_as_digits,
+)
 
 # --- AUROC and FPR95 --------------------------------------------------------------------------------------------
 

@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from kae_zoo.atomic import OutputLockedError, exclusive_output, lock_path
 from kae_zoo.cli import main
-from kae_zoo.results import CellResult, write_results
+from kae_zoo.core.atomic import OutputLockedError, exclusive_output, lock_path
+from kae_zoo.store.results import CellResult, write_results
 
 
 def test_a_second_holder_is_refused_until_the_first_lets_go(tmp_path):
@@ -27,7 +27,7 @@ def test_a_second_holder_is_refused_until_the_first_lets_go(tmp_path):
 def test_kill_9_releases_the_lock(tmp_path):
     out = tmp_path / "r.nc"
     holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time\nfrom kae_zoo.atomic import exclusive_output\n"
+        "import sys, time\nfrom kae_zoo.core.atomic import exclusive_output\n"
         f"with exclusive_output({str(out)!r}):\n    print('held', flush=True)\n    time.sleep(60)\n")],
         stdout=subprocess.PIPE, text=True)
     try:

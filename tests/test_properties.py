@@ -2,8 +2,9 @@
 
 Random result sets and sweep point sets round-trip exactly through the netCDF store; an orthogonal map has zero
 isometry error and a scaling by c has error ||c| - 1|; Betti numbers are invariant to rotation, translation,
-uniform scaling and the order of the points; the classification scores are invariant to a joint permutation of the samples; the OOD
-AUROC is sklearn's, depends only on the order of the scores, and is the area under `ood_roc_tpr`'s curve.
+uniform scaling and the order of the points; the classification scores are invariant to a joint permutation of the
+samples; the OOD AUROC is sklearn's, depends only on the order of the scores, and is the area under
+`ood_roc_tpr`'s curve.
 """
 
 import math
@@ -22,8 +23,15 @@ from kae_zoo.metrics.classification import accuracy, agreement, macro_accuracy
 from kae_zoo.metrics.geometry import isometry_error
 from kae_zoo.metrics.ood import ood_auroc, ood_fpr95, ood_roc_tpr
 from kae_zoo.metrics.topology import betti_numbers, class_betti_numbers
-from kae_zoo.results import (CellResult, cells_from_dataset, points_from_sweep, read_results, read_sweep,
-                             write_results, write_sweep)
+from kae_zoo.store.results import (
+    CellResult,
+    cells_from_dataset,
+    points_from_sweep,
+    read_results,
+    read_sweep,
+    write_results,
+    write_sweep,
+)
 
 
 def random_orthogonal(dim: int, rng: np.random.Generator) -> np.ndarray:

@@ -3,10 +3,10 @@ finished cells, missing data refused before anything runs, and the training reco
 
 import numpy as np
 import xarray as xr
+from test_array_file import write_data
 
 from kae_zoo.cli import main
-from kae_zoo.provenance import PROVENANCE_FIELDS, cpu_model
-from test_array_file import write_data
+from kae_zoo.core.provenance import PROVENANCE_FIELDS, cpu_model
 
 RUN = ["--preset", "smoke", "--device", "cpu", "--quiet", "--set", "koopman.n_epochs=2"]
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from kae_zoo.cli import main
+from kae_zoo.core.registry import Registry, UnknownNameError
 from kae_zoo.families import get_family, list_families, register_family
 from kae_zoo.metrics import get_metric
-from kae_zoo.registry import Registry, UnknownNameError
 from kae_zoo.skeleton import skeleton_files
 from kae_zoo.tasks import get_task
 

@@ -4,10 +4,20 @@ import numpy as np
 import pytest
 
 from kae_zoo.cli import main
-from kae_zoo.plots import (plot_accuracy, plot_betti_curves, plot_loss_curves, plot_ood, plot_ood_roc, plot_recovery,
-                           plot_resolution, plot_spectrum, plot_sweep, plot_sweep_figures)
-from kae_zoo.results import CellResult, read_results, read_sweep, write_results, write_sweep
-from kae_zoo.summary import format_betti_curves, format_results
+from kae_zoo.reporting.plots import (
+    plot_accuracy,
+    plot_betti_curves,
+    plot_loss_curves,
+    plot_ood,
+    plot_ood_roc,
+    plot_recovery,
+    plot_resolution,
+    plot_spectrum,
+    plot_sweep,
+    plot_sweep_figures,
+)
+from kae_zoo.reporting.summary import format_betti_curves, format_results
+from kae_zoo.store.results import CellResult, read_results, read_sweep, write_results, write_sweep
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 BETTI = (("step", "homology_dim"), {"step": [0, 1, 2], "homology_dim": [0, 1]},

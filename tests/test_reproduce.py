@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from kae_zoo.claims import CLAIMS
 from kae_zoo.cli import main
-from kae_zoo.reproduce import REPRODUCTION_PRESETS, reproduction_plan, run_reproduction
-from kae_zoo.results import CellResult, ResultFileError, read_reproduction, read_result_file, write_results
+from kae_zoo.paper.claims import CLAIMS
+from kae_zoo.paper.reproduce import REPRODUCTION_PRESETS, reproduction_plan, run_reproduction
+from kae_zoo.store.results import CellResult, ResultFileError, read_reproduction, read_result_file, write_results
 
 CHEAP = ["attractor_contractivity", "data_free_probe"]  # one attractor/digits smoke experiment: a few seconds
 
@@ -91,16 +91,16 @@ def test_a_run_file_is_not_a_reproduction_file(tmp_path):
 
 
 def test_an_experiment_with_a_failed_cell_is_run_again(tmp_path, monkeypatch):
-    from kae_zoo import reproduce as module
+    from kae_zoo.paper import reproduce as module
 
     calls = []
-    real = module._run_experiment
+    real = module.ExperimentJob.__call__
 
-    def counting(spec, path, progress, overwrite):
-        calls.append(path.name)
-        return real(spec, path, progress, overwrite)
+    def counting(job):
+        calls.append(job.path.name)
+        return real(job)
 
-    monkeypatch.setattr(module, "_run_experiment", counting)
+    monkeypatch.setattr(module.ExperimentJob, "__call__", counting)
     run_file = tmp_path / "runs" / "attractor_digits.nc"
     spec = reproduction_plan("smoke")["attractor_digits"].spec
     failed = CellResult("attractor", "digits", 0, status="failed", error="FileNotFoundError: no data")

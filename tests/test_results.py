@@ -9,8 +9,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kae_zoo.metrics import get_metric
-from kae_zoo.results import (CellResult, ResultFileError, cells_from_dataset, is_sweep, read_result_file,
-                             read_results, read_sweep, storable, write_results, write_sweep)
+from kae_zoo.store.results import (
+    CellResult,
+    ResultFileError,
+    cells_from_dataset,
+    is_sweep,
+    read_result_file,
+    read_results,
+    read_sweep,
+    storable,
+    write_results,
+    write_sweep,
+)
 
 
 def cells() -> list[CellResult]:
@@ -251,7 +261,7 @@ def test_a_sweep_file_without_its_axis_dims_is_refused(tmp_path):
 
 
 def test_cells_from_dataset_inverts_to_dataset():
-    from kae_zoo.results import cells_from_dataset, to_dataset
+    from kae_zoo.store.results import cells_from_dataset, to_dataset
 
     short = (("step", "homology_dim"), {"step": [0, 1], "homology_dim": [0, 1]}, np.array([[4.0, 2.0], [3.0, 0.0]]))
     long = (("step", "homology_dim"), {"step": [0, 1, 2], "homology_dim": [0, 1]},
@@ -273,7 +283,7 @@ def test_cells_from_dataset_inverts_to_dataset():
 
 def test_curves_sharing_a_dim_with_different_coordinates():
     # betti on steps 0..1, betti_time on steps 0..2 (same dim "step"): both padded to the union with NaN.
-    from kae_zoo.results import to_dataset
+    from kae_zoo.store.results import to_dataset
 
     cells = [CellResult("koopman", "yinyang", 0, curves={
         "betti": (("step", "homology_dim"), {"step": [0, 1], "homology_dim": [0, 1]}, np.ones((2, 2))),

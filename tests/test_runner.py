@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 import torch
 
+from kae_zoo.core.determinism import torch_threads
+from kae_zoo.experiments.runner import RunSpec, data_fingerprints, plan_resume, run_matrix
 from kae_zoo.families import get_family
-from kae_zoo.results import CellResult, read_results, write_results
-from kae_zoo.runner import RunSpec, data_fingerprints, plan_resume, run_matrix, torch_threads
+from kae_zoo.store.results import CellResult, read_results, write_results
 from kae_zoo.tasks import DataUnavailableError
 from kae_zoo.tasks.digits import DigitsTask
 
@@ -91,7 +92,7 @@ def test_an_exploding_operator_with_a_finite_loss_is_a_failed_cell_with_its_reas
 
 
 def test_a_killed_run_resumes_and_ends_as_an_uninterrupted_run(tmp_path, monkeypatch):
-    import kae_zoo.runner as runner
+    import kae_zoo.experiments.runner as runner
 
     spec = RunSpec(("koopman",), ("digits",), (0, 1), preset="smoke", device="cpu", threads=1, overrides=FAST)
     uninterrupted = read_results_after(run_matrix, spec, tmp_path / "whole.nc")
@@ -165,13 +166,14 @@ def test_dask_executor_gives_the_local_numbers(tmp_path):
 
 
 @pytest.mark.parametrize("executor, workers, scheduler, message", [
-    ("slurm", None, None, "unknown executor 'slurm'; valid: local, dask"),
-    ("local", 2, None, "--workers and --scheduler need --executor dask"),
+    ("slurm", None, None, "unknown executor 'slurm'; valid: local, process, dask"),
+    ("local", 2, None, "--workers and --scheduler need --executor process or dask"),
+    ("process", None, "tcp://localhost:8786", "--scheduler needs --executor dask"),
     ("dask", 0, None, "workers must be a positive integer, got 0"),
     ("dask", 2, "tcp://localhost:8786", "not both"),
 ])
 def test_bad_executor_settings(executor, workers, scheduler, message):
-    from kae_zoo.runner import check_executor
+    from kae_zoo.experiments.executors import check_executor
 
     with pytest.raises(ValueError, match=message):
         check_executor(executor, workers, scheduler)

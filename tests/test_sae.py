@@ -4,12 +4,19 @@ and the recovery scores of a run."""
 import numpy as np
 import pytest
 import torch
-
 from helpers import random_batch, tiny_model
-from kae_zoo.evaluate_sparse import RecoveryTracker
-from kae_zoo.families.sparse_coding import (ista, ista_step_size, lasso_loss, soft_threshold, top_k_magnitude,
-                                            unit_columns)
-from kae_zoo.runner import run_cell
+
+from kae_zoo.core.surrogate import FitSettings
+from kae_zoo.experiments.runner import run_cell
+from kae_zoo.families.sparse_coding import (
+    ista,
+    ista_step_size,
+    lasso_loss,
+    soft_threshold,
+    top_k_magnitude,
+    unit_columns,
+)
+from kae_zoo.scoring.dictionary import RecoveryTracker
 from kae_zoo.tasks.sparse_truth import SparseGroundTruth
 from kae_zoo.training import train
 
@@ -103,7 +110,7 @@ def test_dictionary_shape_and_unit_columns_after_training(family, overrides):
     model = tiny_model(family, n_epochs=5, learning_rate=0.05, **overrides)
     before = model.dictionary().detach().clone()
     assert before.shape == (model.spec.state_dim, model.config.n_atoms)
-    train(model, random_batch(model, 64), random_batch(model, 32, seed=1), model.config, seed=0, progress=False)
+    train(model, random_batch(model, 64), random_batch(model, 32, seed=1), FitSettings(seed=0, progress=False))
     after = model.dictionary().detach()
     assert not torch.allclose(before, after)
     assert torch.allclose(after.norm(dim=0), torch.ones(model.config.n_atoms), atol=1e-5)
@@ -144,7 +151,7 @@ def test_tracker_scores_the_model_dictionary():
 
 @pytest.mark.parametrize("family", ["sae", "lifted_sae"])
 def test_smoke_run_records_the_recovery_curve(family):
-    result = run_cell(family, "sparse_vec", 0, "smoke", "cpu", {"n_epochs": 30}, progress=False)
+    result = run_cell(family, "sparse_vec", 0, preset="smoke", device="cpu", overrides={"n_epochs": 30}, progress=False)
     assert result.status == "ok", result.error
     dims, coords, values = result.curves["recovery"]
     assert dims == ("train_step",) and coords["train_step"][0] == 0 and coords["train_step"][-1] == 120

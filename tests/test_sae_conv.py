@@ -4,21 +4,21 @@ their adjoints, grids from 32 to 512 points, ISTA on a known signal, and the res
 import pytest
 import torch
 import torch.nn.functional as F
-
 from helpers import tiny_model
-from kae_zoo.evaluate_resolution import predict_on_grid, resample_periodic, resolution_grids, resolution_scores
-from kae_zoo.families import DataSpec, get_family
+
+from kae_zoo.core.types import DataSpec
+from kae_zoo.experiments.runner import run_cell
+from kae_zoo.families import create_surrogate
 from kae_zoo.families.conv_coding import circular_step_size, circular_synthesis, operator_ista
-from kae_zoo.runner import run_cell
+from kae_zoo.scoring import ScoringContext
+from kae_zoo.scoring.resolution import predict_on_grid, resample_periodic, resolution_grids, resolution_scores
 from kae_zoo.tasks import get_task
 
 FNO_VARIANTS = [{}, {"modes": "all"}, {"modes": "truncated", "n_modes": 8}]
 
 
 def model_on_grid(name: str, n_grid: int, seed: int = 0, **overrides):
-    family = get_family(name)
-    torch.manual_seed(seed)
-    return family(family.make_config("smoke", overrides=overrides or None), DataSpec(state_shape=(1, n_grid)))
+    return create_surrogate(name, DataSpec(state_shape=(1, n_grid)), preset="smoke", seed=seed, **overrides)
 
 
 @pytest.mark.parametrize("name", ["sae_cnn", "sae_fno"])
@@ -35,7 +35,7 @@ def test_shapes_and_unit_norm_atoms(name, n_grid):
 @pytest.mark.parametrize("overrides", FNO_VARIANTS)
 def test_sae_fno_runs_natively_from_32_to_512_points(overrides):
     model = model_on_grid("sae_fno", 128, **overrides)
-    assert model.grid_invariant
+    assert "grid_invariant" in model.capabilities
     for n_points in (32, 64, 128, 256, 512):
         x = torch.randn(3, 1, n_points)
         assert model.encode(x).shape == (3, 12 * n_points)
@@ -110,7 +110,8 @@ def test_cnn_is_resampled_to_its_training_grid():
     model.register_forward_pre_hook(lambda module, inputs: grids.append(inputs[0].shape[-1]))
     assert predict_on_grid(model, torch.randn(3, 1, 256)).shape == (3, 1, 256) and grids == [64]
     data = get_task("sparse_fn")().load(0, "smoke", "autoencode", torch.device("cpu"), progress=False)
-    scalars, curves = resolution_scores(tiny_model("sae_cnn"), data)  # trained on 32 points: 32 .. 128
+    context = ScoringContext(tiny_model("sae_cnn"), data, report=None, seed=0)
+    scalars, curves = resolution_scores(context)  # trained on 32 points: 32 .. 128
     assert scalars["resolution_native"] == 0.0 and scalars["resolution_robustness"] >= 1.0
     assert curves["resolution_error"][1] == {"resolution": [32, 64, 128]}
     # the direct path feeds each grid as it is: same error on the training grid, different elsewhere
@@ -154,7 +155,8 @@ def test_fista_and_detached_codes(name):
 
 
 def test_resolution_curve_in_a_sparse_fn_run():
-    result = run_cell("sae_fno", "sparse_fn", 0, "smoke", "cpu", overrides={"n_epochs": 3}, progress=False)
+    result = run_cell("sae_fno", "sparse_fn", 0, preset="smoke", device="cpu", overrides={"n_epochs": 3},
+                      progress=False)
     assert result.status == "ok", result.error
     dims, coords, errors = result.curves["resolution_error"]
     assert dims == ("resolution",) and coords == {"resolution": [64, 128, 256, 512]}

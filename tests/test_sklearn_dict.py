@@ -3,13 +3,14 @@
 import numpy as np
 import pytest
 import torch
+from helpers import random_batch, tiny_model
 from sklearn.decomposition import MiniBatchDictionaryLearning
 
-import kae_zoo.runner
-from helpers import random_batch, tiny_model
+import kae_zoo.experiments.runner
 from kae_zoo.cli import main
+from kae_zoo.core.surrogate import FitSettings
 from kae_zoo.families.sparse_coding import soft_threshold
-from kae_zoo.results import read_results
+from kae_zoo.store.results import read_results
 
 # lasso_cd on random tiny data may stop short of its tolerance; that is sklearn's warning, not a failure here
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -18,20 +19,21 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 def fitted(seed: int = 0):
     """A tiny sklearn_dict model fitted on a random batch for 3 epochs of 4 steps."""
     model = tiny_model("sklearn_dict", n_epochs=3, batch_size=16)
-    model.fit(random_batch(model, 64), random_batch(model, 32, seed=1), seed, progress=False)
+    model.fit(random_batch(model, 64), random_batch(model, 32, seed=1), FitSettings(seed=seed, progress=False))
     return model
 
 
 def test_neural_families_leave_fitting_to_the_shared_trainer():
     model = tiny_model("sae")
-    assert model.fit(random_batch(model), random_batch(model, seed=1), seed=0, progress=False) is None
+    assert model.fit(random_batch(model), random_batch(model, seed=1), FitSettings(seed=0, progress=False)) is None
 
 
 def test_fit_steps_and_tracks_in_minibatch_steps():
     model = tiny_model("sklearn_dict", n_epochs=3, batch_size=16)
     calls = []
-    report = model.fit(random_batch(model, 64), random_batch(model, 32, seed=1), 0, False,
-                       on_step=lambda step, watched: calls.append(step), track_every_steps=5)
+    settings = FitSettings(seed=0, progress=False, on_step=lambda step, watched: calls.append(step),
+                           track_every_steps=5)
+    report = model.fit(random_batch(model, 64), random_batch(model, 32, seed=1), settings)
     assert report.n_steps == 12 and calls == [0, 5, 10, 12]
     assert report.n_epochs_run == report.best_epoch == 3 and len(report.val_history) == 3
     assert report.best_val_loss == report.val_history[-1] and report.seconds > 0
@@ -79,8 +81,8 @@ def test_smoke_cell_uses_the_fit_hook_and_records_recovery(monkeypatch):
     def no_shared_trainer(*args, **kwargs):
         raise AssertionError("the shared trainer must not run for sklearn_dict")
 
-    monkeypatch.setattr(kae_zoo.runner, "train", no_shared_trainer)
-    result = kae_zoo.runner.run_cell("sklearn_dict", "sparse_vec", 0, "smoke", "cpu", progress=False)
+    monkeypatch.setattr(kae_zoo.experiments.runner, "train", no_shared_trainer)
+    result = kae_zoo.run_cell("sklearn_dict", "sparse_vec", 0, preset="smoke", device="cpu", progress=False)
     assert result.status == "ok", result.error
     dims, coords, values = result.curves["recovery"]
     assert dims == ("train_step",) and coords["train_step"] == [0, 50, 80]

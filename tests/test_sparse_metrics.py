@@ -4,9 +4,17 @@ import numpy as np
 import pytest
 
 from kae_zoo.metrics import get_metric
-from kae_zoo.metrics.sparse import (atom_cosines, dictionary_recovery, match_atoms, max_sine_distance,
-                                    resolution_error, resolution_robustness, sine_distances, sparsity,
-                                    steps_to_recovery)
+from kae_zoo.metrics.sparse import (
+    atom_cosines,
+    dictionary_recovery,
+    match_atoms,
+    max_sine_distance,
+    resolution_error,
+    resolution_robustness,
+    sine_distances,
+    sparsity,
+    steps_to_recovery,
+)
 from kae_zoo.tasks.sparse_data import KERNELS, kernel_dictionary
 
 IDENTITY = np.eye(3)[:, :2]  # true atoms e1, e2 in R^3 (columns)

@@ -3,11 +3,12 @@
 import numpy as np
 import pytest
 import torch
-
 from helpers import tiny_model
-from kae_zoo.evaluate_koopman import spectrum_scores
+
+from kae_zoo.experiments.runner import run_cell
 from kae_zoo.metrics.spectrum import operator_eigenvalues, spectral_radius
-from kae_zoo.runner import run_cell
+from kae_zoo.scoring import ScoringContext
+from kae_zoo.scoring.spectrum import spectrum_scores
 
 
 def test_rotation_and_scaling_by_hand():
@@ -37,14 +38,14 @@ def test_a_koopman_run_stores_the_spectrum_of_its_operator():
     with torch.no_grad():  # K = exp(G) with G = diag(log 0.5, 0, ...) has the eigenvalues 0.5 and 1 (the rest)
         model.generator.zero_()
         model.generator[0, 0] = float(np.log(0.5))
-    scalars, curves = spectrum_scores(model)
+    scalars, curves = spectrum_scores(ScoringContext(model, data=None, report=None, seed=0))
     dims, coords, real = curves["eigenvalue_real"]
     assert dims == ("eigen",) and coords["eigen"] == list(range(model.config.observable_dim))
     np.testing.assert_allclose(real, [1.0] * (len(real) - 1) + [0.5], atol=1e-6)
     np.testing.assert_allclose(curves["eigenvalue_imag"][2], 0.0, atol=1e-9)
     assert scalars["spectral_radius"] == pytest.approx(1.0, abs=1e-6)
 
-    result = run_cell("koopman", "yinyang", 0, "smoke", "cpu", progress=False)
+    result = run_cell("koopman", "yinyang", 0, preset="smoke", device="cpu", progress=False)
     assert result.status == "ok", result.error
     assert result.curves["eigenvalue_real"][2].shape == (result.family_config["observable_dim"],)
     assert result.scalars["spectral_radius"] > 0

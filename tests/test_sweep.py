@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
+from kae_zoo.core.registry import UnknownNameError
+from kae_zoo.experiments.runner import run_cell
+from kae_zoo.experiments.sweep import MEMORIZATION_SWEEP, NAMED_SWEEPS, SweepSpec, run_sweep
 from kae_zoo.families import get_family
 from kae_zoo.metrics.correlation import spearman_correlation
-from kae_zoo.registry import UnknownNameError
-from kae_zoo.results import CellResult, read_sweep, write_results
-from kae_zoo.runner import run_cell
-from kae_zoo.summary import format_results
-from kae_zoo.sweep import MEMORIZATION_SWEEP, NAMED_SWEEPS, SweepSpec, run_sweep
+from kae_zoo.reporting.summary import format_results
+from kae_zoo.store.results import CellResult, read_sweep, write_results
 
 
 def spec(**changes) -> SweepSpec:
@@ -114,8 +114,8 @@ def test_tiny_sweep_end_to_end(tiny_sweep):
 
 def test_a_sweep_point_is_the_cell_with_its_overrides(tiny_sweep):
     _, out, _ = tiny_sweep
-    cell = run_cell("attractor", "digits", 1, "smoke", "cpu", {"n_noise_starts": 16, "latent_dim": 8,
-                                                               "n_train_samples": 100}, progress=False)
+    overrides = {"n_noise_starts": 16, "latent_dim": 8, "n_train_samples": 100}
+    cell = run_cell("attractor", "digits", 1, preset="smoke", device="cpu", overrides=overrides, progress=False)
     point = read_sweep(out).sel(latent_dim=8, n_train_samples=100, seed=1)
     for name in ("memorization", "memorization_reference", "attractor_count", "state_error"):
         assert point[name].item() == cell.scalars[name], name
@@ -140,16 +140,17 @@ def test_a_killed_sweep_resumes_keeping_its_finished_points(tiny_sweep, tmp_path
     def dying_run_cell(*args, **kwargs):
         if len(calls) == 2:
             raise KeyboardInterrupt  # what a kill looks like from inside: the third point never finishes
-        calls.append(args[5])
+        calls.append(kwargs["overrides"])
         return run_cell(*args, **kwargs)
 
-    monkeypatch.setattr("kae_zoo.sweep.run_cell", dying_run_cell)
+    monkeypatch.setattr("kae_zoo.experiments.runner.run_cell", dying_run_cell)
     with pytest.raises(KeyboardInterrupt):
         run_sweep(swept, out=out, progress=False)
     assert (read_sweep(out)["status"] == "ok").sum() == 2  # the two finished points are in the file
 
     calls.clear()
-    monkeypatch.setattr("kae_zoo.sweep.run_cell", lambda *args, **kwargs: calls.append(args[5]) or
+    monkeypatch.setattr("kae_zoo.experiments.runner.run_cell",
+                        lambda *args, **kwargs: calls.append(kwargs["overrides"]) or
                         run_cell(*args, **kwargs))
     resumed = run_sweep(swept, out=out, progress=False)
     assert len(calls) == 6  # 8 points, 2 kept

@@ -3,8 +3,13 @@
 import numpy as np
 import pytest
 
-from kae_zoo.metrics.topology import (betti_curve_error, betti_numbers, betti_simplification, class_betti_numbers,
-                                     counting_scale)
+from kae_zoo.metrics.topology import (
+    betti_curve_error,
+    betti_numbers,
+    betti_simplification,
+    class_betti_numbers,
+    counting_scale,
+)
 from kae_zoo.tasks.yinyang_data import make_yinyang
 
 SIZES = [300, 1000, 2000]  # 2000 exercises the subsampling to max_points = 1000

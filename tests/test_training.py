@@ -4,11 +4,15 @@ import math
 
 import pytest
 import torch
-
 from helpers import random_batch, tiny_model
-from kae_zoo.acceleration import Acceleration
+
+from kae_zoo.core.acceleration import Acceleration
+from kae_zoo.core.batching import evaluate_loss, iterate_minibatches
+from kae_zoo.core.surrogate import FitSettings
+from kae_zoo.experiments.runner import fit_model
 from kae_zoo.metrics.training import is_loss_spike, loss_spike_ratio
-from kae_zoo.training import DivergenceError, evaluate_loss, iterate_minibatches, make_scheduler, train
+from kae_zoo.tasks.base import TaskData
+from kae_zoo.training import DivergenceError, make_scheduler, train
 
 
 def learnable_batches(model, seed=0):
@@ -21,7 +25,7 @@ def test_training_reduces_validation_loss():
     model = tiny_model("koopman", n_epochs=30, learning_rate=1e-2, lr_schedule="constant")
     train_batch, val_batch = learnable_batches(model, 0), learnable_batches(model, 1)
     before = evaluate_loss(model, val_batch, 64)
-    report = train(model, train_batch, val_batch, model.config, seed=0, progress=False)
+    report = train(model, train_batch, val_batch, FitSettings(seed=0, progress=False))
     assert report.best_val_loss < 0.5 * before
     assert evaluate_loss(model, val_batch, 64) == pytest.approx(report.best_val_loss, rel=1e-5)  # best restored
     assert report.n_steps == 30 * math.ceil(64 / model.config.batch_size)
@@ -31,7 +35,7 @@ def test_same_seed_same_weights():
     weights = []
     for _ in range(2):
         model = tiny_model("koopman", seed=5, n_epochs=3)
-        train(model, learnable_batches(model), learnable_batches(model, 1), model.config, seed=7, progress=False)
+        train(model, learnable_batches(model), learnable_batches(model, 1), FitSettings(seed=7, progress=False))
         weights.append(torch.cat([parameter.flatten() for parameter in model.parameters()]))
     assert torch.equal(weights[0], weights[1])
 
@@ -41,7 +45,7 @@ def test_early_stopping_stops_when_validation_does_not_improve():
                        early_stopping_patience=3)
     train_batch = learnable_batches(model, 0)
     val_batch = dict(train_batch, target=-train_batch["target"])  # learning the training map hurts validation
-    report = train(model, train_batch, val_batch, model.config, seed=0, progress=False)
+    report = train(model, train_batch, val_batch, FitSettings(seed=0, progress=False))
     assert report.stopped_early and report.n_epochs_run < 200
     assert report.n_epochs_run == report.best_epoch + 3
 
@@ -51,7 +55,7 @@ def test_nan_loss_raises_divergence_error():
     batch = random_batch(model)
     batch["source"][0, 0] = float("nan")
     with pytest.raises(DivergenceError, match="became nan at epoch 1"):
-        train(model, batch, random_batch(model, seed=1), model.config, seed=0, progress=False)
+        train(model, batch, random_batch(model, seed=1), FitSettings(seed=0, progress=False))
 
 
 def test_a_model_that_reports_divergence_stops_training_at_the_validation_check():
@@ -65,7 +69,7 @@ def test_a_model_that_reports_divergence_stops_training_at_the_validation_check(
     model.divergence_reason = reason
     batch = random_batch(model)
     with pytest.raises(DivergenceError, match="^operator exploded at epoch 4$"):
-        train(model, batch, random_batch(model, seed=1), model.config, seed=0, progress=False)
+        train(model, batch, random_batch(model, seed=1), FitSettings(seed=0, progress=False))
 
 
 def test_minibatches_cover_every_sample_once():
@@ -92,9 +96,9 @@ def test_triangular_schedule_cycles_between_floor_and_peak():
 def test_on_step_is_called_at_start_every_k_steps_and_at_the_end():
     model = tiny_model("koopman", n_epochs=5, batch_size=16)  # 64 samples: 4 steps per epoch, 20 in all
     calls = []
-    report = train(model, learnable_batches(model), learnable_batches(model, 1), model.config, seed=0,
-                   progress=False, on_step=lambda step, watched: calls.append((step, watched is model)),
-                   track_every_steps=6)
+    settings = FitSettings(seed=0, progress=False, on_step=lambda step, watched: calls.append((step, watched is model)),
+                           track_every_steps=6)
+    report = train(model, learnable_batches(model), learnable_batches(model, 1), settings)
     assert report.n_steps == 20
     assert calls == [(0, True), (6, True), (12, True), (18, True), (20, True)]
 
@@ -102,7 +106,7 @@ def test_on_step_is_called_at_start_every_k_steps_and_at_the_end():
 def test_the_report_records_both_losses_at_every_validation_check():
     model = tiny_model("koopman", n_epochs=6, eval_every_epochs=2, learning_rate=1e-2, lr_schedule="constant")
     train_batch, val_batch = learnable_batches(model, 0), learnable_batches(model, 1)
-    report = train(model, train_batch, val_batch, model.config, seed=0, progress=False)
+    report = train(model, train_batch, val_batch, FitSettings(seed=0, progress=False))
     assert report.check_epochs == [2, 4, 6]
     assert len(report.train_history) == len(report.val_history) == 3
     assert report.best_epoch in report.check_epochs
@@ -131,7 +135,7 @@ def test_loss_spike_ratio_by_hand():
 
 
 def test_bf16_reaches_the_attractor_families_training_loss():
-    # The attractor family fits itself (a training subset); --precision bf16 must reach its loss like any other.
+    # The attractor family trains on a subset (a hook the runner applies); --precision bf16 must reach its loss.
     model = tiny_model("attractor", n_epochs=1)
     seen = []
     original = model.loss
@@ -142,8 +146,9 @@ def test_bf16_reaches_the_attractor_families_training_loss():
 
     model.loss = watched
     batch = random_batch(model)
-    model.fit(batch, batch, seed=0, progress=False, acceleration=Acceleration("bf16"))
+    data = TaskData("random", "autoencode", model.spec, {"train": batch, "val": batch}, "random")
+    fit_model(model, data, FitSettings(seed=0, progress=False, acceleration=Acceleration("bf16")))
     assert (True, torch.bfloat16) in seen  # the training steps ran under bf16 autocast
     seen.clear()
-    model.fit(batch, batch, seed=0, progress=False)
+    fit_model(model, data, FitSettings(seed=0, progress=False))
     assert all(not enabled for enabled, _ in seen)

@@ -34,10 +34,12 @@ from typing import Any, Callable
 import torch
 
 from kae_zoo import training
-from kae_zoo.families import get_family
-from kae_zoo.families.base import Batch, DataSpec, Surrogate
-from kae_zoo.matrix import load_matrix
-from kae_zoo.runner import seed_everything
+from kae_zoo.core.batching import batch_size_of, iterate_minibatches
+from kae_zoo.core.determinism import seed_everything
+from kae_zoo.core.surrogate import FitSettings, Surrogate
+from kae_zoo.core.types import Batch, DataSpec
+from kae_zoo.experiments.matrix import load_matrix
+from kae_zoo.families import create_surrogate, get_family
 from kae_zoo.tasks import get_task
 from kae_zoo.testing import random_states
 
@@ -95,9 +97,7 @@ class FamilyCase:
 
     def model(self, **overrides: Any) -> Surrogate:
         """The family's model as `run_cell` builds it (seeded), on the CPU."""
-        config = self.config(**overrides)
-        seed_everything(SEED)
-        return get_family(self.family)(config, self.spec)
+        return create_surrogate(self.family, self.spec, preset=self.preset, task=self.task, seed=SEED, **overrides)
 
     def describe(self) -> str:
         shape = "x".join(str(extent) for extent in self.batch["source"].shape)
@@ -117,8 +117,8 @@ def load_case(family: str, device: str = "cpu") -> FamilyCase:
         seed_everything(SEED)
         data = get_task(task)().load(SEED, preset, family_class.data_view, torch.device(device), progress=False)
         spec, train, val = data.spec, data.splits["train"], data.splits["val"]
-    n_train = training.batch_size_of(train)
-    first = training.iterate_minibatches(train, config.batch_size, torch.Generator().manual_seed(SEED))[0]
+    n_train = batch_size_of(train)
+    first = iterate_minibatches(train, config.batch_size, torch.Generator().manual_seed(SEED))[0]
     return FamilyCase(family, task, preset, spec, {key: value.clone() for key, value in first.items()},
                       {key: value[:VAL_SAMPLES].clone() for key, value in val.items()}, n_train)
 
@@ -159,11 +159,12 @@ class TrainingStep:
         self.step = self._gradient_step
 
     def _own_fit(self) -> Any:
-        return self.model.fit(self.case.batch, self.case.val, SEED, progress=False)
+        return self.model.fit(self.case.batch, self.case.val, FitSettings(seed=SEED, progress=False))
 
     def _gradient_step(self) -> dict[str, torch.Tensor]:
         self.model.train()
-        return training.training_step(self.model, self.case.batch, self.optimizer, self.scheduler, self.clip)
+        return training.training_step(self.model, self.case.batch, self.optimizer, scheduler=self.scheduler,
+                                      gradient_clip_norm=self.clip)
 
     def __call__(self) -> Any:
         return self.step()

@@ -15,10 +15,10 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
-from kae_zoo.families import get_family, list_families
-from kae_zoo.families.base import DataSpec
+from kae_zoo.core.types import DataSpec
+from kae_zoo.families import create_surrogate, list_families
 from kae_zoo.metrics.topology import class_betti_numbers
-from kae_zoo.results import CellResult, read_results, write_results
+from kae_zoo.store.results import CellResult, read_results, write_results
 from kae_zoo.tasks.yinyang_data import make_yinyang
 
 from ._harness import REPO, FamilyCase, Forward, TrainingStep, load_cases
@@ -85,9 +85,8 @@ class FamilyCPU:
 def _koopman(task: str = "yinyang") -> tuple[torch.nn.Module, torch.Tensor]:
     """The default-preset Koopman AE for `task`'s state size and a batch of 1024 random states."""
     state_dim = {"yinyang": 10, "mnist": 784}[task]
-    family = get_family("koopman")
-    torch.manual_seed(0)
-    model = family(family.make_config("default", task), DataSpec(state_shape=(state_dim,), n_classes=3))
+    model = create_surrogate("koopman", DataSpec(state_shape=(state_dim,), n_classes=3), preset="default", task=task,
+                             seed=0)
     return model, torch.randn(1024, state_dim, generator=torch.Generator().manual_seed(0))
 
 

@@ -21,11 +21,10 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
+from kae_zoo.core.capabilities import DICTIONARY, LATENT_MAP, LINEAR_OPERATOR
+from kae_zoo.experiments.matrix import load_matrix
+from kae_zoo.experiments.runner import run_matrix
 from kae_zoo.families import get_family
-from kae_zoo.families.attractor import LatentAttractorAE
-from kae_zoo.families.koopman import KoopmanAE
-from kae_zoo.matrix import load_matrix
-from kae_zoo.runner import run_matrix
 from kae_zoo.tasks import get_task
 from kae_zoo.tasks.base import ClassificationTask
 
@@ -105,7 +104,7 @@ def _has_head(family: type, task: type) -> bool:
 
 def _has_dictionary(family: type, task: type) -> bool:
     """Dictionary recovery exists for families with atoms on the sparse tasks (known true dictionary)."""
-    return callable(getattr(family, "dictionary", None)) and not issubclass(task, ClassificationTask)
+    return DICTIONARY in family.capabilities and not issubclass(task, ClassificationTask)
 
 
 def _on_grid(family: type, task: type) -> bool:
@@ -126,7 +125,12 @@ def track_classification_error(scores: Scores, family: str) -> float:
     return 1.0 - scores[family]["scalars"]["accuracy"]
 
 
-@_track("forgotten_accuracy_after", lambda family, task: issubclass(family, KoopmanAE) and _has_head(family, task),
+def _can_edit(family: type, task: type) -> bool:
+    """Operator editing needs a linear latent operator and the base network's head."""
+    return LINEAR_OPERATOR in family.capabilities and _has_head(family, task)
+
+
+@_track("forgotten_accuracy_after", _can_edit,
         "accuracy")
 def track_unlearning_leak(scores: Scores, family: str) -> float:
     """forgotten_accuracy_after on the test split: accuracy on the unlearned class after the Koopman operator
@@ -134,7 +138,7 @@ def track_unlearning_leak(scores: Scores, family: str) -> float:
     return scores[family]["scalars"]["forgotten_accuracy_after"]
 
 
-@_track("retained_accuracy_after", lambda family, task: issubclass(family, KoopmanAE) and _has_head(family, task),
+@_track("retained_accuracy_after", _can_edit,
         "1 - accuracy")
 def track_unlearning_collateral(scores: Scores, family: str) -> float:
     """1 - retained_accuracy_after on the test split: error on the other classes after the operator edit."""
@@ -157,7 +161,7 @@ def track_resolution_robustness(scores: Scores, family: str) -> float:
     return scores[family]["scalars"]["resolution_robustness"]
 
 
-@_track("ood_auroc_trajectory", lambda family, task: issubclass(family, LatentAttractorAE), "1 - AUROC")
+@_track("ood_auroc_trajectory", lambda family, task: LATENT_MAP in family.capabilities, "1 - AUROC")
 def track_ood_error(scores: Scores, family: str) -> float:
     """1 - AUROC of the paper's trajectory OOD score (mean distance of z_0..z_T to the training attractors),
     ID = the test split against each OOD set of the task (built from the train and test splits), averaged over

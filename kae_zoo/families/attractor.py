@@ -3,8 +3,8 @@
 A plain autoencoder x -> z = E(x) -> D(z), trained on reconstruction alone. Its latent dynamics are the iterates
 of f(z) = E(D(z)): `advance(z, t)` applies f t times (t a whole number of steps). Trained autoencoders tend to
 make f contractive, so iterating it from any start converges to an attractor (a fixed point z* = f(z*)); the
-attractor search, its stopping and merging rules and the scores built on it are `kae_zoo.attractors` and
-`kae_zoo.evaluate_attractor`, whose settings are fields of this config (so `--set attractor.max_steps=500` works).
+attractor search, its stopping and merging rules and the scores built on it are `kae_zoo.scoring.attractor_search` and
+`kae_zoo.scoring.attractors`, whose settings are fields of this config (so `--set attractor.max_steps=500` works).
 The interface's forward(x) = decode(advance(encode(x))) is D(f(E(x))), two encode-decode passes (so is the common
 state_error); the plain reconstruction D(E(x)) is advance with t = 0, and it is what the loss trains.
 
@@ -12,35 +12,33 @@ Architectures: an MLP, or a convolutional AE for image tasks, whose flat states 
 784 = 28 x 28) are reshaped to square one-channel images inside the model.
 
 Training-set size: `n_train_samples` > 0 trains on a seeded, class-stratified subset of the train split (the
-memorization sweep's second axis). `training_subset` draws it; `fit` (the shared trainer on the subset) and every
-score that refers to training data (`kae_zoo.evaluate_attractor`) call it with the cell seed, so they see the
-same examples.
+memorization sweep's second axis). The `training_examples` hook draws it; the runner trains on it and every score
+that refers to training data (`kae_zoo.scoring.attractors`) calls it with the cell seed, so they see the same
+examples.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from ..acceleration import FP32, Acceleration
-from ..attractors import SetDistance
-from ..config import TrainingConfig
+from ..core.capabilities import LATENT_MAP
+from ..core.config import TrainingConfig
+from ..core.surrogate import Surrogate
+from ..core.types import Batch, DataSpec
 from ..metrics.ood import CovarianceEstimator
 from . import register_family
-from .base import Batch, DataSpec, Surrogate
 from .blocks import Activation, make_activation, mlp
-
-if TYPE_CHECKING:  # training imports the families
-    from ..training import StepCallback, TrainReport
 
 Architecture = Literal["mlp", "conv"]
 NoiseSpace = Literal["input", "latent"]
+SetDistance = Literal["nearest", "mean"]  # the trajectory OOD score's distance to the attractor set
 SUBSET_STREAM = 4  # the training subset is drawn from default_rng([seed, 4]); streams 0-3 are the OOD sets and probe
 
 
@@ -196,6 +194,7 @@ class LatentAttractorAE(Surrogate):
 
     config_class = AttractorConfig
     data_view = "autoencode"
+    capabilities = frozenset({LATENT_MAP})
     example_spec = DataSpec(state_shape=(16,), n_classes=3)  # 4 x 4 images, so "conv" is testable too
     presets = {
         "smoke": {"latent_dim": 4, "hidden_dims": (16,), "conv_channels": (4, 8), "n_epochs": 5, "max_steps": 200,
@@ -247,9 +246,11 @@ class LatentAttractorAE(Surrogate):
         """Steps 0, stride, 2 stride, ..., n_steps * stride of the map (stride = config.trajectory_stride)."""
         return [float(step * self.config.trajectory_stride) for step in range(n_steps + 1)]
 
-    def training_subset(self, train_batch: Batch, seed: int) -> Batch:
+    def training_examples(self, train_batch: Batch, seed: int) -> Batch:
         """The `n_train_samples` examples of the train split this model trains on and is scored against
-        (`stratified_subset`, by "label" when the batch has labels); the whole batch when n_train_samples is 0."""
+        (`stratified_subset`, by "label" when the batch has labels); the whole batch when n_train_samples is 0. The
+        runner trains on them (for the same n_epochs, so fewer optimiser steps; the validation split stays whole),
+        and the attractor scores call them the training examples."""
         n_available = len(train_batch["source"])
         labels = train_batch["label"].cpu().numpy() if "label" in train_batch else None
         indices = stratified_subset(self.config.n_train_samples, labels, n_available, seed)
@@ -257,27 +258,6 @@ class LatentAttractorAE(Surrogate):
             return train_batch
         chosen = torch.from_numpy(indices).to(train_batch["source"].device)
         return {key: value[chosen] for key, value in train_batch.items()}
-
-    def fit(
-        self,
-        train_batch: Batch,
-        val_batch: Batch,
-        seed: int,
-        progress: bool = True,
-        description: str = "fit",
-        on_step: StepCallback | None = None,
-        track_every_steps: int = 100,
-        *,
-        acceleration: Acceleration = FP32,
-    ) -> TrainReport:
-        """The shared trainer on `training_subset(train_batch, seed)`, so a smaller n_train_samples trains on fewer
-        examples (for the same n_epochs, so fewer optimiser steps); the validation split stays whole. The run's
-        `acceleration` (bf16 autocast of the loss) reaches the trainer as for every other family."""
-        from ..training import train  # at call time: training imports the families
-
-        subset = self.training_subset(train_batch, seed)
-        return train(self, subset, val_batch, self.config, seed, progress, description, on_step, track_every_steps,
-                     acceleration)
 
     def loss(self, batch: Batch) -> dict[str, Tensor]:
         source = batch["source"]

@@ -29,12 +29,12 @@ from __future__ import annotations
 import math
 from abc import abstractmethod
 from dataclasses import dataclass
-from typing import Callable, ClassVar, Literal
+from typing import Callable, Literal
 
 import torch
 from torch import Tensor
 
-from .base import DataSpec
+from ..core.types import DataSpec
 from .sparse_coding import SparseAEConfig, SparseCodingAE, soft_threshold
 
 Operator = Callable[[Tensor], Tensor]
@@ -117,8 +117,6 @@ class ConvSparseAE(SparseCodingAE):
 
     config_class = ConvSAEConfig
     example_spec = DataSpec(state_shape=(1, 32), n_classes=0)
-    # True when the family runs natively on any grid; otherwise resolution scores resample to the training grid
-    grid_invariant: ClassVar[bool] = False
     # FISTA with detached codes (module docstring). 25 epochs = 1000 steps on the 20k-sample split: measured on
     # sparse_fn_smooth seed 0 (2000 steps), recovery stopped rising after ~600 (sae_cnn) and ~1000 (sae_fno) steps
     presets = {

@@ -5,8 +5,9 @@ a decoder phi^-1 maps them back to layer-j states. G starts at zero (K = I), so 
 representation does not change". Interpolation: K^(t) = exp(t G) for t in [0, 1]; with t = n/k this is exactly
 the n-th power of the one-substep operator exp(G/k), which is how the paper walks the path in k steps.
 
-An edited model (`kae_zoo.editing.unlearn_class`) also holds an additive operator edit E (a buffer, zero unless
-edited): K'^(t) = exp(t G) + t E, so the path still starts at the identity and ends at the edited K' = K + E.
+An edited model (`kae_zoo.scoring.operator_editing.unlearn_class`) also holds an additive operator edit E (a
+buffer, zero unless edited): K'^(t) = exp(t G) + t E, so the path still starts at the identity and ends at the
+edited K' = K + E.
 A nonzero E breaks the semigroup property K^(s) K^(t) = K^(s + t); an unedited model keeps it exactly.
 """
 
@@ -20,9 +21,11 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from ..config import TrainingConfig
+from ..core.capabilities import LINEAR_OPERATOR
+from ..core.config import TrainingConfig
+from ..core.surrogate import Surrogate
+from ..core.types import Batch, DataSpec
 from . import register_family
-from .base import Batch, DataSpec, Surrogate
 from .blocks import mlp
 
 
@@ -43,7 +46,7 @@ class KoopmanConfig(TrainingConfig):
     batch_size: int = 1024
     lr_schedule: Literal["constant", "cosine", "triangular"] = "triangular"
     cycle_epochs: int = 200
-    # class the editing scores unlearn (kae_zoo.evaluate_koopman): None = 4 (the paper's MNIST class) when the task
+    # class the editing scores unlearn (kae_zoo.scoring.spectrum): None = 4 (the paper's MNIST class) when the task
     # has more than 4 classes, else the last class (Yin-Yang: the dot); -1 = no editing scores
     unlearn_class: int | None = None
     # training fails (DivergenceError, a failed cell) when the spectral norm of K exceeds this; trained models
@@ -85,6 +88,7 @@ class KoopmanAE(Surrogate):
 
     config_class = KoopmanConfig
     data_view = "layer_pair"
+    capabilities = frozenset({LINEAR_OPERATOR})
     presets = {
         "smoke": {"n_epochs": 20, "cycle_epochs": 10, "n_substeps": 10},
         "default": {},
@@ -131,7 +135,7 @@ class KoopmanAE(Surrogate):
         self.decoder = mlp(config.observable_dim, config.hidden_dims[::-1], spec.state_dim, config.activation)
         # Generator G of K = exp(G); zero at the start, so K = I.
         self.generator = nn.Parameter(torch.zeros(config.observable_dim, config.observable_dim))
-        # Additive edit E of K (kae_zoo.editing): zero, i.e. no edit, unless a model was edited after training.
+        # Additive edit E of K (kae_zoo.scoring.operator_editing): zero, i.e. no edit, unless the model was edited.
         self.register_buffer("operator_edit", torch.zeros(config.observable_dim, config.observable_dim))
         self._operator_cache: tuple[tuple, Tensor] | None = None
 
@@ -151,6 +155,11 @@ class KoopmanAE(Surrogate):
         operator = self._build_operator(t)
         self._operator_cache = (key, operator) if cacheable else None
         return operator
+
+    @torch.no_grad()
+    def add_operator_edit(self, edit: Tensor) -> None:
+        """K^(1) += `edit` (p, p), in place: the operator-editing capability (`kae_zoo.core.capabilities`)."""
+        self.operator_edit += edit.to(self.operator_edit)
 
     def _build_operator(self, t: float) -> Tensor:
         substeps = t * self.config.n_substeps

@@ -23,8 +23,8 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
+from ..core.types import DataSpec
 from . import register_family
-from .base import DataSpec
 from .sparse_coding import VECTOR_SAE_PRESETS, SparseAEConfig, SparseCoder, SparseCodingAE, unit_columns
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from torch import Tensor
 
+from ..core.types import DataSpec
 from . import register_family
-from .base import DataSpec
 from .sparse_coding import VECTOR_SAE_PRESETS, SparseAEConfig, SparseCoder, SparseCodingAE
 
 

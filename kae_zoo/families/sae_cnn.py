@@ -9,7 +9,8 @@ conv1d, several times faster on CPU for half-domain filters (tested against conv
 
 A CNN's filter is a fixed number of taps, so on another grid it covers a different physical width: it has no
 grid-consistent way to run at another resolution, and the resolution scores resample its input to the training
-grid (`grid_invariant = False`). It still runs on any grid as a circular convolution (taps wrap around on a grid
+grid (it does not declare the `grid_invariant` capability). It still runs on any grid as a circular convolution
+(taps wrap around on a grid
 shorter than the filter); `resolution_error_direct` scores it that way, the paper's "CNNs do not generalise to
 unseen resolutions".
 """
@@ -21,8 +22,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from ..core.types import DataSpec
 from . import register_family
-from .base import DataSpec
 from .conv_coding import ConvSAEConfig, ConvSparseAE, circular_analysis, circular_synthesis
 from .sparse_coding import unit_columns
 

@@ -5,7 +5,8 @@ coefficients of atom k, so x_hat(u) = sum_k (h_k (*) z_k)(u) with h_k(u) = sum_m
 encoder is unrolled ISTA tied to it, with the adjoint (cross-correlation: conj(c_k) times the residual's
 spectrum) computed from the same weight. Atoms are scaled to unit norm on the training grid.
 
-Because the atoms are functions (Fourier series), the model runs natively on any grid (`grid_invariant`): a code
+Because the atoms are functions (Fourier series), the model runs natively on any grid (capability
+`grid_invariant`): a code
 entry is an event's amplitude at a grid point, and `conv_coding` explains how ISTA's threshold follows the grid.
 `modes="truncated"` keeps n_modes // 2 + 1 frequencies (neuraloperator's convention for real signals), which
 favours smooth concepts; `modes="all"` keeps every frequency of the training grid (n_grid // 2 + 1) and learns
@@ -27,8 +28,9 @@ from typing import Literal
 import torch
 from torch import Tensor
 
+from ..core.capabilities import DICTIONARY, GRID_INVARIANT
+from ..core.types import DataSpec
 from . import register_family
-from .base import DataSpec
 from .conv_coding import ConvSAEConfig, ConvSparseAE
 
 
@@ -55,7 +57,7 @@ class ConvSAEFNO(ConvSparseAE):
     """SAE-FNO: unrolled-ISTA encoder tied to a SpectralConv decoder whose weights are the atoms' spectra."""
 
     config_class = ConvSAEFNOConfig
-    grid_invariant = True
+    capabilities = frozenset({DICTIONARY, GRID_INVARIANT})  # runs natively on any grid (module docstring)
 
     def __init__(self, config: ConvSAEFNOConfig, spec: DataSpec) -> None:
         super().__init__(config, spec)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 import torch
@@ -26,14 +26,12 @@ from sklearn.decomposition import MiniBatchDictionaryLearning, sparse_encode
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from ..acceleration import FP32, Acceleration
-from ..config import TrainingConfig
+from ..core.batching import evaluate_loss, iterate_minibatches
+from ..core.config import TrainingConfig
+from ..core.surrogate import FitSettings, TrainReport
+from ..core.types import Batch, DataSpec
 from . import register_family
-from .base import Batch, DataSpec
 from .sparse_coding import SparseCodingAE, unit_columns
-
-if TYPE_CHECKING:  # training imports the families
-    from ..training import StepCallback, TrainReport
 
 Solver = Literal["cd", "lars"]
 
@@ -102,32 +100,18 @@ class SklearnDictionary(SparseCodingAE):
     def set_components(self, components: np.ndarray) -> None:
         self.components.copy_(torch.from_numpy(components))
 
-    def fit(
-        self,
-        train_batch: Batch,
-        val_batch: Batch,
-        seed: int,
-        progress: bool = True,
-        description: str = "fit",
-        on_step: StepCallback | None = None,
-        track_every_steps: int = 100,
-        *,
-        acceleration: Acceleration = FP32,
-    ) -> TrainReport:
+    def fit(self, train_batch: Batch, val_batch: Batch, settings: FitSettings) -> TrainReport:
         """One `partial_fit` per shuffled mini-batch for n_epochs; the final dictionary is kept.
 
-        `acceleration` is accepted for the interface and unused: scikit-learn fits in float64 NumPy. Like sklearn's
+        `settings.acceleration` does not apply: scikit-learn fits in float64 NumPy. Like sklearn's
         own `fit` there is no model selection, so the report's best epoch is the last one and its best validation
         loss the last one. `partial_fit` reports no loss, so the training loss of each check is NaN (recomputing it
         would cost a lasso solve of the whole epoch). `seconds` is the fit time (tracking and validation included,
         as for the shared trainer).
         """
-        from ..training import TrainReport, evaluate_loss, iterate_minibatches  # training imports the families
-
-        config = self.config
+        config, seed = self.config, settings.seed
+        on_step, track_every_steps = settings.on_step, settings.track_every_steps
         config.validate()
-        if track_every_steps < 1:
-            raise ValueError(f"track_every_steps must be >= 1, got {track_every_steps}")
         estimator = MiniBatchDictionaryLearning(
             n_components=config.n_atoms, alpha=config.sparsity_weight, batch_size=config.batch_size,
             fit_algorithm=config.solver, transform_algorithm=f"lasso_{config.solver}",
@@ -138,7 +122,8 @@ class SklearnDictionary(SparseCodingAE):
         start = time.perf_counter()
         if on_step is not None:
             on_step(0, self)
-        for epoch in tqdm(range(1, config.n_epochs + 1), desc=description, disable=not progress, leave=False):
+        for epoch in tqdm(range(1, config.n_epochs + 1), desc=settings.description, disable=not settings.progress,
+                          leave=False):
             for minibatch in iterate_minibatches(train_batch, config.batch_size, generator):
                 estimator.partial_fit(as_array(minibatch["source"].flatten(1)))
                 step += 1

@@ -19,8 +19,10 @@ from typing import Any, Literal
 import torch
 from torch import Tensor, nn
 
-from ..config import TrainingConfig
-from .base import Batch, DataSpec, Surrogate
+from ..core.capabilities import DICTIONARY
+from ..core.config import TrainingConfig
+from ..core.surrogate import Surrogate
+from ..core.types import Batch, DataSpec
 
 Encoder = Literal["ista", "relu", "topk"]
 
@@ -162,6 +164,7 @@ class SparseCodingAE(Surrogate):
 
     data_view = "autoencode"
     example_spec = DataSpec(state_shape=(8,), n_classes=0)
+    capabilities = frozenset({DICTIONARY})
 
     @abstractmethod
     def dictionary(self) -> Tensor:

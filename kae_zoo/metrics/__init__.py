@@ -2,7 +2,8 @@
 
 Each registered `MetricSpec` names one result variable with its units, long name, direction and curve dims
 (the results store writes these as attributes). Metric functions are pure functions of arrays and know
-nothing of xarray; third-party metrics come from the entry-point group `kae_zoo.metrics`.
+nothing of xarray. A metric computed by a plugin comes with its scorer (`kae_zoo.scoring`, entry-point group
+`kae_zoo.scorers`), which registers its specs here.
 """
 
 from __future__ import annotations
@@ -10,8 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Literal
 
-from ..registry import Registry
-
+from ..core.registry import Registry, import_submodules
 
 Role = Literal["score", "setting"]
 DIRECTIONS = ("higher", "lower", "none")
@@ -51,7 +51,7 @@ class MetricSpec:
         return "none" if self.higher_is_better is None else "higher" if self.higher_is_better else "lower"
 
 
-METRICS: Registry[MetricSpec] = Registry("metric", entry_point_group="kae_zoo.metrics")
+METRICS: Registry[MetricSpec] = Registry("metric")
 
 
 def register_metric(spec: MetricSpec) -> MetricSpec:
@@ -82,7 +82,6 @@ def get_metric(name: str) -> MetricSpec:
     return METRICS.get(name)
 
 
-from . import (attractor, classification, editing, geometry, ood, sparse, spectrum, throughput,  # noqa: E402,F401
-               topology_metrics, training)
+import_submodules(__name__)  # the metric modules register their specs on import
 
 __all__ = ["DIRECTIONS", "MetricSpec", "METRICS", "register_metric", "metric", "list_metrics", "get_metric"]

@@ -1,6 +1,7 @@
 """Scores of a latent map's attractors (REFERENCE section 3): convergence, contractivity, memorization, probing.
 
-The search itself (iteration, stopping and merging rules) is `kae_zoo.attractors`; these are pure functions of
+The search itself (iteration, stopping and merging rules) is `kae_zoo.scoring.attractor_search`; these are pure
+functions of
 its outputs. "Data starts" are the training examples' latents; "noise starts" are Gaussian noise (data-free).
 "Training examples" are the ones the model was trained on: the `n_train_samples` subset of the train split when
 that is set (`n_train_used` records how many).

@@ -1,5 +1,5 @@
-"""Scores of class unlearning by operator editing (`kae_zoo.editing`): accuracy on the forgotten class and on the
-rest, each measured before and after the edit.
+"""Scores of class unlearning by operator editing (`kae_zoo.scoring.operator_editing`): accuracy on the forgotten
+class and on the rest, each measured before and after the edit.
 
 The result variables are four scalars, `forgotten_accuracy_before`, `forgotten_accuracy_after`,
 `retained_accuracy_before` and `retained_accuracy_after`, rather than one curve with an `edit` dim, so that

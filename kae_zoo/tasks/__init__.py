@@ -1,14 +1,15 @@
 """The task registry and the built-in tasks.
 
-`register_task("name")` decorates a `Task` subclass; third-party packages add tasks through the entry-point
-group `kae_zoo.tasks`. `file:PATH.npz` names a task on the user's own arrays (`kae_zoo.tasks.array_file`).
+`register_task("name")` decorates a `Task` subclass; every module of this package is imported (so a new built-in
+task is one new file), and third-party packages add tasks through the entry-point group `kae_zoo.tasks`.
+`file:PATH.npz` names a task on the user's own arrays (`kae_zoo.tasks.array_file`).
 """
 
 from __future__ import annotations
 
 from typing import Callable, TypeVar
 
-from ..registry import Registry
+from ..core.registry import Registry, import_submodules
 from .base import ClassificationTask, DataUnavailableError, Task, TaskData
 
 TaskT = TypeVar("TaskT", bound=type[Task])
@@ -44,7 +45,7 @@ def get_task(name: str) -> type[Task]:
     return TASKS.get(name)
 
 
-from . import digits, mnist, sparse_fn, sparse_vec, yinyang  # noqa: E402,F401  (built-ins register themselves)
+import_submodules(__name__)  # built-in tasks register themselves on import: a new task is one new file
 from .array_file import DataFileError, file_task, is_file_task  # noqa: E402
 
 __all__ = ["DataFileError", "DataUnavailableError", "Task", "TaskData", "ClassificationTask", "register_task",

@@ -21,7 +21,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..families.base import Batch, DataSpec, DataView
+from ..core import capabilities
+from ..core.types import Batch, DataSpec, DataView
 from .base_network import BaseNetworkConfig, ResidualMLP, cached_base_network
 from .preprocessing import LayerTransform, fit_layer_transforms
 from .sparse_truth import SparseGroundTruth
@@ -49,6 +50,24 @@ class TaskData:
     notes: dict[str, str] = field(default_factory=dict)
     # The known generative model (true dictionary, test codes, re-sampling) of sparse tasks; None elsewhere.
     ground_truth: SparseGroundTruth | None = None
+
+    @property
+    def capabilities(self) -> frozenset[str]:
+        """What this data offers scorers (`kae_zoo.core.capabilities`): labels, a head, layer states, ..."""
+        offered = set()
+        if "label" in self.splits.get("test", {}):
+            offered.add(capabilities.LABELS)
+        if self.head is not None:
+            offered.add(capabilities.HEAD)
+        if self.base_test_logits is not None:
+            offered.add(capabilities.BASE_LOGITS)
+        if self.test_layer_states:
+            offered.add(capabilities.LAYER_STATES)
+        if self.ground_truth is not None:
+            offered.add(capabilities.GROUND_TRUTH)
+            if self.ground_truth.resolutions and len(self.spec.state_shape) == 2:
+                offered.add(capabilities.GRIDS)
+        return frozenset(offered)
 
 
 class DataUnavailableError(ValueError):

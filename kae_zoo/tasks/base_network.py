@@ -23,7 +23,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
-from ..atomic import atomic_path
+from ..core.atomic import atomic_path
 
 logger = logging.getLogger(__name__)
 

@@ -19,11 +19,19 @@ from typing import Literal
 import numpy as np
 import torch
 
-from ..families.base import DataSpec, DataView
+from ..core.types import DataSpec, DataView
 from . import register_task
 from .base import Task, TaskData
-from .sparse_data import (MIN_GRID, describe_splits, function_events, function_signals, kernel_dictionary,
-                          select_kernels, split_sizes, stream_rng)
+from .sparse_data import (
+    MIN_GRID,
+    describe_splits,
+    function_events,
+    function_signals,
+    kernel_dictionary,
+    select_kernels,
+    split_sizes,
+    stream_rng,
+)
 from .sparse_truth import SparseGroundTruth
 
 

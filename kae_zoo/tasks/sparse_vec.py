@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..families.base import DataSpec, DataView
+from ..core.types import DataSpec, DataView
 from . import register_task
 from .base import Task, TaskData
 from .sparse_data import describe_splits, random_dictionary, split_sizes, stream_rng, vector_events, vector_signals

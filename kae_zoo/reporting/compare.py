@@ -1,0 +1,217 @@
+"""`kae-zoo compare`: did anything regress between two run result files (a reference and a new run)?
+
+Pairs: every (family, task) that both files ran is compared; a pair only one file holds is listed as "missing"
+(with `require_all`, a pair of the reference that the new file lacks is a regression). A pair whose new cells
+failed more often than the reference's (as a share of its cells) has regressed.
+
+Metrics: every scalar metric with a direction ("higher" or "lower"; "none" is never judged) that both files
+hold for the pair, over the finished seeds of each file (the seeds need not be the same: 0,1,2 against 3,4,5 is
+the usual way to ask whether a change is beyond seed noise). A metric whose definition version differs between
+the files is reported as "definition changed" and not judged: the numbers come from two formulas.
+
+The rule, fixed before any comparison was made. With means m_ref, m_new, the change for the worse is compared
+with the tolerance, `tolerance` x max(|m_ref|, 1e-3) (relative, with a floor so that a reference of 0 still
+tolerates float noise). Within it: "same". Beyond it:
+- with at least two finished seeds on each side, Welch's t-test (unequal variances) of the mean difference,
+  one-sided in the direction of the change, decides: p < `alpha` (default 0.05) makes it "regressed" (or
+  "improved", for a change for the better), otherwise it is "within noise" (the seed-to-seed spread explains it,
+  whichever way it went);
+- with one seed on either side there is no spread to test against, and the tolerance alone decides.
+Welch's t: t = (m_new - m_ref) / sqrt(s_new^2 / n_new + s_ref^2 / n_ref) with sample variances (ddof 1) and the
+Welch-Satterthwaite degrees of freedom; when both sides have zero spread, any difference is outside the noise
+(p = 0). Each metric is tested on its own, without a correction for the number of metrics.
+
+Wall-clock metrics (train_seconds, throughput, mfu) depend on the machine and are left out unless asked for.
+Pure functions over Datasets; the CLI exits 1 when `regressions` is not empty.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+from scipy import stats
+
+from ..store.results import CELL_DIMS, metric_names
+from .summary import format_grid, format_mean_std, mean_std
+
+TIMING_METRICS = ("train_seconds", "throughput", "mfu")
+RELATIVE_FLOOR = 1e-3
+DEFAULT_TOLERANCE = 0.05
+DEFAULT_ALPHA = 0.05
+VERDICT_ORDER = ("regressed", "missing", "definition changed", "improved", "within noise", "same")
+
+
+@dataclass(frozen=True)
+class Sample:
+    """The finished seeds' values of one metric of one (family, task) in one file."""
+
+    values: tuple[float, ...]
+
+    @property
+    def n(self) -> int:
+        return len(self.values)
+
+    @property
+    def mean(self) -> float:
+        return mean_std(np.asarray(self.values))[0]
+
+    @property
+    def std(self) -> float:
+        return mean_std(np.asarray(self.values))[1]
+
+    def describe(self) -> str:
+        return format_mean_std(np.asarray(self.values)) + f" (n={self.n})" if self.n else "-"
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One metric of one (family, task) in both files; `metric` "failed cells" compares the shares of failed cells,
+    "cells" marks a pair one file lacks."""
+
+    metric: str
+    family: str
+    task: str
+    reference: Sample
+    new: Sample
+    direction: str  # "higher" or "lower" is better; "" on the cell-count rows
+    verdict: str  # one of VERDICT_ORDER
+    p_value: float = float("nan")  # Welch's one-sided p, NaN when not tested
+    note: str = ""
+
+
+def welch_p_value(reference: np.ndarray, new: np.ndarray, alternative: str) -> float:
+    """One-sided p of Welch's t-test that the mean of `new` is "greater" or "less" than that of `reference`
+    (module docstring); each side needs >= 2 values."""
+    reference, new = np.asarray(reference, dtype=float), np.asarray(new, dtype=float)
+    if len(reference) < 2 or len(new) < 2:
+        raise ValueError(f"Welch's t-test needs >= 2 values a side, got {len(reference)} and {len(new)}")
+    if alternative not in ("greater", "less"):
+        raise ValueError(f"alternative must be 'greater' or 'less', got {alternative!r}")
+    difference = new.mean() - reference.mean()
+    variance_ref, variance_new = reference.var(ddof=1) / len(reference), new.var(ddof=1) / len(new)
+    standard_error = np.sqrt(variance_ref + variance_new)
+    if standard_error == 0:  # no spread on either side: any difference is real
+        if difference == 0:
+            return 1.0
+        return 0.0 if (difference > 0) == (alternative == "greater") else 1.0
+    t = difference / standard_error
+    dof = (variance_ref + variance_new) ** 2 / (variance_ref**2 / (len(reference) - 1)
+                                                  + variance_new**2 / (len(new) - 1))
+    return float(stats.t.sf(t, dof) if alternative == "greater" else stats.t.cdf(t, dof))
+
+
+def judge_change(reference: Sample, new: Sample, higher_is_better: bool, tolerance: float,
+                 alpha: float = DEFAULT_ALPHA) -> tuple[str, float]:
+    """(verdict, p) for one metric by the module's rule; p is NaN when no test was made."""
+    if new.n == 0:
+        return ("same" if reference.n == 0 else "missing"), float("nan")
+    if reference.n == 0:
+        return "same", float("nan")
+    gain = (new.mean - reference.mean) if higher_is_better else (reference.mean - new.mean)
+    allowed = tolerance * max(abs(reference.mean), RELATIVE_FLOOR)
+    if abs(gain) <= allowed:
+        return "same", float("nan")
+    direction = "regressed" if gain < 0 else "improved"
+    if reference.n < 2 or new.n < 2:
+        return direction, float("nan")
+    worse_side = "less" if higher_is_better else "greater"
+    alternative = worse_side if gain < 0 else ("greater" if worse_side == "less" else "less")
+    p_value = welch_p_value(np.asarray(reference.values), np.asarray(new.values), alternative)
+    return (direction if p_value < alpha else "within noise"), p_value
+
+
+def _scalar_metrics(dataset: xr.Dataset, timings: bool) -> list[str]:
+    names = [name for name in metric_names(dataset) if dataset[name].dims == CELL_DIMS]
+    return [name for name in names if dataset[name].attrs["direction"] != "none"
+            and (timings or name not in TIMING_METRICS)]
+
+
+def _pairs(dataset: xr.Dataset) -> list[tuple[str, str]]:
+    """The (family, task) pairs with at least one cell that ran (finished or failed)."""
+    ran = (dataset["status"] != "missing").any("seed")
+    return [(str(family), str(task)) for family in dataset["family"].values for task in dataset["task"].values
+            if bool(ran.sel(family=family, task=task))]
+
+
+def _finished(dataset: xr.Dataset, name: str, family: str, task: str) -> Sample:
+    cell = dataset.sel(family=family, task=task)
+    values = np.asarray(cell[name].values, dtype=float)[np.asarray(cell["status"].values) == "ok"]
+    return Sample(tuple(float(value) for value in values[np.isfinite(values)]))
+
+
+def _failed_share(dataset: xr.Dataset, family: str, task: str) -> tuple[float, int, int]:
+    status = np.asarray(dataset["status"].sel(family=family, task=task).values)
+    n_ran = int(np.sum(status != "missing"))
+    n_failed = int(np.sum(status == "failed"))
+    return n_failed / n_ran, n_failed, n_ran
+
+
+def compare_results(reference: xr.Dataset, new: xr.Dataset, tolerance: float = DEFAULT_TOLERANCE,
+                    timings: bool = False, *, alpha: float = DEFAULT_ALPHA,
+                    require_all: bool = False) -> list[Difference]:
+    """Every judged (metric, family, task) of the pairs both files ran, and a "cells" row for each pair one file
+    lacks (module docstring)."""
+    if not tolerance >= 0:
+        raise ValueError(f"tolerance must be a number >= 0, got {tolerance!r}")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be a number in (0, 1), got {alpha!r}")
+    differences = []
+    reference_pairs, new_pairs = _pairs(reference), _pairs(new)
+    empty = Sample(())
+    for family, task in [*reference_pairs, *(pair for pair in new_pairs if pair not in reference_pairs)]:
+        if (family, task) not in new_pairs or (family, task) not in reference_pairs:
+            only_in = "reference" if (family, task) in reference_pairs else "new file"
+            verdict = "regressed" if require_all and only_in == "reference" else "missing"
+            differences.append(Difference("cells", family, task, empty, empty, "", verdict,
+                                          note=f"ran only in the {only_in}"))
+            continue
+        (share_ref, failed_ref, ran_ref), (share_new, failed_new, ran_new) = (
+            _failed_share(reference, family, task), _failed_share(new, family, task))
+        differences.append(Difference(
+            "failed cells", family, task, empty, empty, "", "regressed" if share_new > share_ref else "same",
+            note=f"{failed_ref}/{ran_ref} -> {failed_new}/{ran_new} failed"))
+        for name in _scalar_metrics(reference, timings):
+            before = _finished(reference, name, family, task)
+            if before.n == 0:
+                continue
+            if name not in new:
+                differences.append(Difference(name, family, task, before, empty,
+                                              reference[name].attrs["direction"], "missing"))
+                continue
+            after = _finished(new, name, family, task)
+            direction = reference[name].attrs["direction"]
+            versions = (reference[name].attrs.get("definition_version"), new[name].attrs.get("definition_version"))
+            if versions[0] != versions[1] or new[name].attrs.get("direction") != direction:
+                differences.append(Difference(name, family, task, before, after, direction, "definition changed",
+                                              note=f"definition version {versions[0]} -> {versions[1]}"))
+                continue
+            verdict, p_value = judge_change(before, after, direction == "higher", tolerance, alpha)
+            differences.append(Difference(name, family, task, before, after, direction, verdict, p_value))
+    return differences
+
+
+def regressions(differences: list[Difference]) -> list[Difference]:
+    return [difference for difference in differences if difference.verdict == "regressed"]
+
+
+def format_comparison(differences: list[Difference], tolerance: float, alpha: float = DEFAULT_ALPHA) -> str:
+    """A table of every difference (regressions first): mean ± std (sample std, ddof 1) and n on both sides,
+    the change, Welch's p where a test was made; then a closing line with the counts and the rule."""
+    rank = {verdict: index for index, verdict in enumerate(VERDICT_ORDER)}
+    rows = [["verdict", "family", "task", "metric", "reference", "new", "change", "p", "better"]]
+    for item in sorted(differences, key=lambda d: (rank[d.verdict], d.family, d.task, d.metric)):
+        if item.reference.n and item.new.n:
+            change = f"{item.new.mean - item.reference.mean:+.4g}"
+        else:
+            change = item.note or "-"
+        rows.append([item.verdict, item.family, item.task, item.metric, item.reference.describe(),
+                     item.new.describe(), change, "-" if np.isnan(item.p_value) else f"{item.p_value:.3g}",
+                     item.direction or "-"])
+    lines = format_grid(rows, header_rule=True)
+    counts = {verdict: sum(d.verdict == verdict for d in differences) for verdict in VERDICT_ORDER}
+    lines.append("\n" + ", ".join(f"{counts[verdict]} {verdict}" for verdict in VERDICT_ORDER))
+    lines.append(f"rule: a change for the worse beyond tolerance {tolerance:g} (relative, floor {RELATIVE_FLOOR:g}) "
+                 f"regresses; with >= 2 seeds a side only when Welch's one-sided p < {alpha:g} too")
+    return "\n".join(lines)

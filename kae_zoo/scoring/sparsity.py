@@ -1,0 +1,27 @@
+"""Scorer `sparsity`: the mean L0 of the surrogate's codes of the test split, on tasks with a known sparse
+generative model (whose true codes say what sparsity to expect)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..core.batching import in_chunks, to_numpy
+from ..core.capabilities import GROUND_TRUTH
+from ..core.surrogate import Surrogate
+from ..metrics.sparse import sparsity
+from .base import Scorer, ScorerOutput, ScoringContext, register_scorer, specs
+
+
+def encode_all(model: Surrogate, source: torch.Tensor) -> np.ndarray:
+    """encode() of `source` in chunks, in eval mode: (n_samples, latent_dim)."""
+    model.eval()
+    return to_numpy(in_chunks(model.encode, source))
+
+
+def sparsity_scores(context: ScoringContext) -> ScorerOutput:
+    return {"sparsity": sparsity(encode_all(context.model, context.data.splits["test"]["source"]))}, {}
+
+
+SPARSITY = register_scorer(Scorer("sparsity", sparsity_scores, specs("sparsity"), task_needs={GROUND_TRUTH},
+                                  description="mean L0 of the test codes"))
