@@ -85,5 +85,5 @@ def test_matrix_command_errors_exit_2(tmp_path, capsys):
     assert main(["run", "--out", str(tmp_path / "r.nc")]) == 2
     assert "needs --family and --task (or --matrix FILE)" in capsys.readouterr().err
     assert main(["run", "--matrix", str(tmp_path / "m.toml"), "--workers", "2", "--out", str(tmp_path / "r.nc")]) == 2
-    assert "--workers and --scheduler need --executor dask" in capsys.readouterr().err
+    assert "--workers and --scheduler need --executor process or dask" in capsys.readouterr().err
     assert not (tmp_path / "r.nc").exists()
