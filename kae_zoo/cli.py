@@ -353,8 +353,8 @@ def command_reproduce(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise UsageError(str(error)) from None
     try:
-        dataset = run_reproduction(out, args.preset, split_values(args.claim) or None, args.workers, args.device,
-                                   args.overwrite, progress=not args.quiet)
+        dataset = run_reproduction(out, args.preset, claims=split_values(args.claim) or None, workers=args.workers,
+                                   device=args.device, overwrite=args.overwrite, progress=not args.quiet)
     except OutputLockedError as error:
         raise UsageError(str(error)) from None
     print(format_results(dataset))

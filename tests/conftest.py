@@ -10,7 +10,7 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).parent))  # for `helpers`
 # One torch thread and one BLAS thread, the runner's default: the fastest for these small models, and the same
-# numbers everywhere (a cell called directly then matches one run inside runner.torch_threads(1)).
+# numbers everywhere (a cell called directly then matches one run inside kae_zoo.core.determinism.torch_threads(1)).
 torch.set_num_threads(1)
 threadpool_limits(limits=1)
 

@@ -11,6 +11,11 @@ from kae_zoo.reporting.compare import Sample, compare_results, judge_change, reg
 from kae_zoo.store.results import CellResult, read_results, write_results
 
 
+def judged(reference: Sample, new: Sample, *, higher_is_better: bool = True, **options: float) -> tuple[str, float]:
+    """`judge_change` at the default 5 % tolerance."""
+    return judge_change(reference, new, higher_is_better=higher_is_better, tolerance=0.05, **options)
+
+
 def run_file(path, accuracy=(0.90, 0.92), state_error=(0.20, 0.22), seconds=(1.0, 1.0), failed=(), seeds=None,
              family="koopman", task="yinyang"):
     seeds = seeds or range(len(accuracy))
@@ -41,31 +46,31 @@ def test_welch_p_value_by_hand():
 def test_judge_change_with_one_seed_is_the_tolerance_alone():
     # reference 0.91, tolerance 0.05: allowed 0.0455; 0.86 is 0.05 worse -> regressed; 0.87 is 0.04 worse -> same
     one = lambda value: Sample((value,))  # noqa: E731
-    assert judge_change(one(0.91), one(0.86), True, 0.05) == ("regressed", pytest.approx(np.nan, nan_ok=True))
-    assert judge_change(one(0.91), one(0.87), True, 0.05)[0] == "same"
-    assert judge_change(one(0.91), one(0.96), True, 0.05)[0] == "improved"
-    assert judge_change(one(0.21), one(0.23), False, 0.05)[0] == "regressed"  # lower is better: +0.02 > 0.0105
-    assert judge_change(one(0.0), one(0.01), False, 0.05)[0] == "regressed"  # reference 0: the floor allows 5e-5
-    assert judge_change(one(0.0), one(0.00001), False, 0.05)[0] == "same"
-    assert judge_change(one(0.5), Sample(()), True, 0.05)[0] == "missing"
+    assert judged(one(0.91), one(0.86)) == ("regressed", pytest.approx(np.nan, nan_ok=True))
+    assert judged(one(0.91), one(0.87))[0] == "same"
+    assert judged(one(0.91), one(0.96))[0] == "improved"
+    assert judged(one(0.21), one(0.23), higher_is_better=False)[0] == "regressed"  # lower is better: +0.02 > 0.0105
+    assert judged(one(0.0), one(0.01), higher_is_better=False)[0] == "regressed"  # reference 0: the floor allows 5e-5
+    assert judged(one(0.0), one(0.00001), higher_is_better=False)[0] == "same"
+    assert judged(one(0.5), Sample(()))[0] == "missing"
     # one seed against three: still no spread to test one side against
-    assert judge_change(Sample((0.91, 0.90, 0.92)), one(0.86), True, 0.05)[0] == "regressed"
+    assert judged(Sample((0.91, 0.90, 0.92)), one(0.86))[0] == "regressed"
 
 
 def test_judge_change_with_seeds_needs_the_test_too():
     # reference 0.90, 0.92, 0.91 (mean 0.91); new 0.80, 0.95, 0.83 (mean 0.86): 0.05 worse, beyond the allowed
     # 0.0455, but the new seeds spread widely: Welch's one-sided p = 0.195 >= 0.05 -> within noise.
-    verdict, p_value = judge_change(Sample((0.90, 0.92, 0.91)), Sample((0.80, 0.95, 0.83)), True, 0.05)
+    verdict, p_value = judged(Sample((0.90, 0.92, 0.91)), Sample((0.80, 0.95, 0.83)))
     assert verdict == "within noise" and p_value == pytest.approx(0.1946, abs=1e-4)
     # new 0.85, 0.87 against 0.90, 0.92: the same 0.05 drop with a tight spread: p = 0.0358 < 0.05 -> regressed
-    verdict, p_value = judge_change(Sample((0.90, 0.92)), Sample((0.85, 0.87)), True, 0.05)
+    verdict, p_value = judged(Sample((0.90, 0.92)), Sample((0.85, 0.87)))
     assert verdict == "regressed" and p_value == pytest.approx(0.03576, abs=1e-5)
     # the same numbers with alpha 0.01: within noise
-    assert judge_change(Sample((0.90, 0.92)), Sample((0.85, 0.87)), True, 0.05, alpha=0.01)[0] == "within noise"
+    assert judged(Sample((0.90, 0.92)), Sample((0.85, 0.87)), alpha=0.01)[0] == "within noise"
     # lower is better and the new errors rose by a lot with no spread: p = 0 -> regressed
-    assert judge_change(Sample((0.2, 0.2)), Sample((0.3, 0.3)), False, 0.05) == ("regressed", 0.0)
+    assert judged(Sample((0.2, 0.2)), Sample((0.3, 0.3)), higher_is_better=False) == ("regressed", 0.0)
     # within the tolerance no test is made, whatever the spread
-    assert judge_change(Sample((0.90, 0.92)), Sample((0.89, 0.91)), True, 0.05)[0] == "same"
+    assert judged(Sample((0.90, 0.92)), Sample((0.89, 0.91)))[0] == "same"
 
 
 def test_identical_files_exit_0(tmp_path, capsys):

@@ -50,20 +50,20 @@ def test_reproduce_command_end_to_end(tmp_path, capsys):
 
 
 def test_a_rerun_reuses_finished_experiments_unless_overwrite(tmp_path):
-    run_reproduction(tmp_path, "smoke", CHEAP[:1], progress=False)
+    run_reproduction(tmp_path, "smoke", claims=CHEAP[:1], progress=False)
     run_file = tmp_path / "runs" / "attractor_digits.nc"
     stamp = run_file.stat().st_mtime_ns
-    table = run_reproduction(tmp_path, "smoke", CHEAP[:1], progress=False)
+    table = run_reproduction(tmp_path, "smoke", claims=CHEAP[:1], progress=False)
     assert run_file.stat().st_mtime_ns == stamp
     assert '"reused": ["attractor_digits"]' in table.attrs["config"]
-    run_reproduction(tmp_path, "smoke", CHEAP[:1], overwrite=True, progress=False)
+    run_reproduction(tmp_path, "smoke", claims=CHEAP[:1], overwrite=True, progress=False)
     assert run_file.stat().st_mtime_ns != stamp
 
 
 def test_worker_processes_give_the_same_numbers(tmp_path):
     claims = ["attractor_contractivity", "memorization_regime"]  # two experiments: run in two processes
-    parallel = run_reproduction(tmp_path / "two", "smoke", claims, workers=2, progress=False)
-    serial = run_reproduction(tmp_path / "one", "smoke", claims, workers=1, progress=False)
+    parallel = run_reproduction(tmp_path / "two", "smoke", claims=claims, workers=2, progress=False)
+    serial = run_reproduction(tmp_path / "one", "smoke", claims=claims, workers=1, progress=False)
     assert '"workers": 2' in parallel.attrs["config"]
     np.testing.assert_array_equal(parallel["measured_mean"].values, serial["measured_mean"].values)
     for name in ("attractor_digits", "memorization"):
@@ -105,7 +105,7 @@ def test_an_experiment_with_a_failed_cell_is_run_again(tmp_path, monkeypatch):
     spec = reproduction_plan("smoke")["attractor_digits"].spec
     failed = CellResult("attractor", "digits", 0, status="failed", error="FileNotFoundError: no data")
     write_results(run_file, [failed], spec.to_dict(), "cpu")  # the plan's own spec, but the cell failed
-    run_reproduction(tmp_path, "smoke", CHEAP[:1], progress=False)
-    run_reproduction(tmp_path, "smoke", CHEAP[:1], progress=False)  # now finished: reused
+    run_reproduction(tmp_path, "smoke", claims=CHEAP[:1], progress=False)
+    run_reproduction(tmp_path, "smoke", claims=CHEAP[:1], progress=False)  # now finished: reused
     assert calls == ["attractor_digits.nc"]
     assert (read_result_file(run_file)["status"] == "ok").all()

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from kae_zoo.core.determinism import torch_threads
+from kae_zoo.experiments.executors import LocalExecutor
 from kae_zoo.experiments.runner import RunSpec, data_fingerprints, plan_resume, run_matrix
 from kae_zoo.families import get_family
 from kae_zoo.store.results import CellResult, read_results, write_results
@@ -155,14 +156,37 @@ def test_cells_from_another_config_data_or_setting_or_a_failed_cell_are_run_agai
         plan_resume(spec, tmp_path / "junk.nc", fingerprints)
 
 
-def test_dask_executor_gives_the_local_numbers(tmp_path):
+@pytest.fixture(scope="module")
+def local_digits(tmp_path_factory):
+    """Two families x two seeds on digits, run here one cell after another: (spec, result Dataset)."""
     spec = RunSpec(("koopman", "attractor"), ("digits",), (0, 1), preset="smoke", device="cpu", threads=1,
                    overrides=FAST)
-    local = read_results_after(run_matrix, spec, tmp_path / "local.nc")
-    run_matrix(spec, out=tmp_path / "dask.nc", progress=False, executor="dask", workers=2)
-    distributed = read_results(tmp_path / "dask.nc")
-    assert list(distributed["family"].values) == ["koopman", "attractor"]  # the spec's order, not completion order
-    same_scores(distributed, local)
+    return spec, read_results_after(run_matrix, spec, tmp_path_factory.mktemp("local") / "local.nc")
+
+
+@pytest.mark.parametrize("executor", ["dask", "process"])
+def test_other_executors_give_the_local_numbers(local_digits, tmp_path, executor):
+    spec, local = local_digits
+    run_matrix(spec, out=tmp_path / f"{executor}.nc", progress=False, executor=executor, workers=2)
+    elsewhere = read_results(tmp_path / f"{executor}.nc")
+    assert list(elsewhere["family"].values) == ["koopman", "attractor"]  # the spec's order, not completion order
+    same_scores(elsewhere, local)
+
+
+def test_a_job_that_raises_is_a_failed_cell_and_the_run_goes_on(tmp_path):
+    """A job that raises outside run_cell (e.g. its worker died) is recorded as failed with the reason."""
+
+    class FirstJobDies(LocalExecutor):
+        def run(self, jobs, *, progress=True, description="jobs"):
+            for index, outcome in super().run(jobs[1:], progress=progress, description=description):
+                yield index + 1, outcome
+            yield 0, RuntimeError("worker died")
+
+    spec = RunSpec(("koopman",), ("digits",), (0, 1), preset="smoke", device="cpu", threads=1, overrides=FAST)
+    cells = run_matrix(spec, out=tmp_path / "r.nc", progress=False, executor=FirstJobDies())
+    assert [cell.status for cell in cells] == ["failed", "ok"]
+    assert cells[0].error == "RuntimeError: worker died" and cells[0].provenance["data_fingerprint"]
+    assert list(read_results(tmp_path / "r.nc")["status"].values.ravel()) == ["failed", "ok"]
 
 
 @pytest.mark.parametrize("executor, workers, scheduler, message", [

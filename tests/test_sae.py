@@ -47,8 +47,10 @@ def test_two_ista_steps_by_hand():
     # Step 2: D z = (1.2, 0.4), residual (0.8, -0.4), D^T r = (0.8, 0.16); shrink((1.3, 0.58), 0.1) = (1.2, 0.48).
     dictionary = torch.tensor([[1.0, 0.6], [0.0, 0.8]])
     x = torch.tensor([[2.0, 0.0]])
-    assert torch.allclose(ista(x, dictionary, 1, 0.2, 0.5), torch.tensor([[0.9, 0.5]]))
-    assert torch.allclose(ista(x, dictionary, 2, 0.2, 0.5), torch.tensor([[1.2, 0.48]]))
+    assert torch.allclose(ista(x, dictionary, n_steps=1, sparsity_weight=0.2,
+                          step_size=0.5), torch.tensor([[0.9, 0.5]]))
+    assert torch.allclose(ista(x, dictionary, n_steps=2, sparsity_weight=0.2,
+                          step_size=0.5), torch.tensor([[1.2, 0.48]]))
 
 
 def test_ista_with_an_orthonormal_dictionary_is_one_shrinkage():
@@ -57,8 +59,10 @@ def test_ista_with_an_orthonormal_dictionary_is_one_shrinkage():
     code = torch.tensor([[2.0, 0.0, -1.5, 0.0, 0.0]])
     x = code @ dictionary.T
     expected = torch.tensor([[1.5, 0.0, -1.0, 0.0, 0.0]])
-    assert torch.allclose(ista(x, dictionary, 1, 0.5, 1.0), expected, atol=1e-6)
-    assert torch.allclose(ista(x, dictionary, 10, 0.5, 1.0), expected, atol=1e-6)
+    assert torch.allclose(ista(x, dictionary, n_steps=1, sparsity_weight=0.5,
+                          step_size=1.0), expected, atol=1e-6)
+    assert torch.allclose(ista(x, dictionary, n_steps=10, sparsity_weight=0.5,
+                          step_size=1.0), expected, atol=1e-6)
 
 
 def test_ista_recovers_a_sparse_code_of_an_incoherent_dictionary():
@@ -66,7 +70,8 @@ def test_ista_recovers_a_sparse_code_of_an_incoherent_dictionary():
     dictionary = unit_columns(torch.randn(40, 60, generator=generator, dtype=torch.float64))
     code = torch.zeros(1, 60, dtype=torch.float64)
     code[0, [3, 17, 42]] = torch.tensor([1.5, -2.0, 1.2], dtype=torch.float64)
-    estimate = ista(code @ dictionary.T, dictionary, 2000, 1e-3, ista_step_size(dictionary))
+    estimate = ista(code @ dictionary.T, dictionary, n_steps=2000, sparsity_weight=1e-3,
+                          step_size=ista_step_size(dictionary))
     assert torch.equal(estimate.abs() > 0.05, code.abs() > 0)  # the right support
     assert torch.allclose(estimate, code, atol=1e-2)  # lasso bias of order lambda
 

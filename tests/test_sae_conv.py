@@ -87,8 +87,8 @@ def test_conv_ista_finds_a_single_event():
         codes[0, 1, 40] = -2.0
         signal = model.synthesize(codes)
         step_size = circular_step_size(model.atom_spectra(64))
-        estimate = operator_ista(signal, model.synthesize, model.analyse, (1, 3, 64), 300, step_size,
-                                 step_size * 0.01)
+        estimate = operator_ista(signal, model.synthesize, model.analyse, code_shape=(1, 3, 64), n_steps=300,
+                                 step_size=step_size, threshold=step_size * 0.01)
     assert divmod(int(estimate.abs().argmax()), 64) == (1, 40)
     assert float(estimate[0, 1, 40]) < 0  # the sign; ISTA converges slowly on shifts of a smooth atom
 

@@ -162,7 +162,7 @@ def run_cell(
     try:
         seed_everything(seed)
         if task_data is None:
-            task_data = get_task(task_name)().load(seed, preset, family.data_view, device, progress)
+            task_data = get_task(task_name)().load(seed, preset, family.data_view, device, progress=progress)
         result.split_description = task_data.split_description
         model = create_surrogate(family_name, task_data.spec, seed=seed, config=config)
         model = acceleration.prepare(model.to(device))
@@ -400,7 +400,7 @@ def shared_task_data(task_name: str, seed: int, preset: str, view: str, device: 
     if fingerprint and key in _task_data:
         _task_data.move_to_end(key)
         return _task_data[key]
-    data = load_task_data(task_name, seed, preset, view, device, progress)
+    data = load_task_data(task_name, seed, preset, view, device, progress=progress)
     if fingerprint:
         _task_data[key] = data
         while len(_task_data) > TASK_DATA_CACHE_SIZE:
@@ -443,12 +443,12 @@ def failure_reason(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def load_task_data(task_name: str, seed: int, preset: str, view: str, device: torch.device,
-                   progress: bool) -> TaskData | str:
+def load_task_data(task_name: str, seed: int, preset: str, view: str, device: torch.device, *,
+                   progress: bool = False) -> TaskData | str:
     """The task's data for a seed, shared by the cells (or sweep points) that need it, seeded as `run_cell` seeds
     its own load; the failure reason instead when it cannot be loaded."""
     seed_everything(seed)
     try:
-        return get_task(task_name)().load(seed, preset, view, device, progress)
+        return get_task(task_name)().load(seed, preset, view, device, progress=progress)
     except Exception as error:  # every cell that needs it records this; the others run
         return failure_reason(error)

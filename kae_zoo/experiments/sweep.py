@@ -2,10 +2,10 @@
 
 A sweep is the tool for "how does a score change with a hyperparameter": e.g. the latent-attractor family's
 memorization against bottleneck size and training-set size (`MEMORIZATION_SWEEP`, arXiv 2505.22785). Each point
-of axes x seeds is `runner.run_cell` with the point's values as config overrides (on top of the fixed
-`overrides`); a failed or diverged point is recorded as failed with its reason and the sweep goes on. The result
-file (written and read by `kae_zoo.store.results`) has one dim per axis plus `seed` and keeps the scalar scores only; it
-is rewritten after every point, and a rerun on it keeps the finished points (`finished_points`).
+of axes x seeds is a cell (`runner.CellJob`, on any executor) with the point's values as config overrides (on top
+of the fixed `overrides`); a failed or diverged point is recorded as failed with its reason and the sweep goes on.
+The result file (written and read by `kae_zoo.store.results`) has one dim per axis plus `seed` and keeps the scalar
+scores only; it is rewritten after every point, and a rerun on it keeps the finished points (`finished_points`).
 """
 
 from __future__ import annotations

@@ -86,7 +86,7 @@ def circular_analysis(signals: Tensor, spectra: Tensor) -> Tensor:
 
 
 def operator_ista(
-    x: Tensor, synthesis: Operator, adjoint: Operator, code_shape: tuple[int, ...], n_steps: int,
+    x: Tensor, synthesis: Operator, adjoint: Operator, *, code_shape: tuple[int, ...], n_steps: int,
     step_size: float | Tensor, threshold: float | Tensor, accelerated: bool = False,
 ) -> Tensor:
     """`n_steps` ISTA iterations from z = 0 with D and D^T given as functions: z <- shrink(z + eta D^T(x - D z), t).
@@ -155,8 +155,9 @@ class ConvSparseAE(SparseCodingAE):
         else:
             step_size = config.step_size / scale**2  # ||D_n||^2 grows like n^2 for a fixed function
         with torch.set_grad_enabled(torch.is_grad_enabled() and config.code_gradient == "unrolled"):
-            codes = operator_ista(x, self.synthesize, self.analyse, (x.shape[0], config.n_atoms, n_points),
-                                  config.n_ista_steps, step_size, step_size * config.sparsity_weight * scale,
+            codes = operator_ista(x, self.synthesize, self.analyse, code_shape=(x.shape[0], config.n_atoms, n_points),
+                                  n_steps=config.n_ista_steps, step_size=step_size,
+                                  threshold=step_size * config.sparsity_weight * scale,
                                   accelerated=config.solver == "fista")
         return codes.flatten(1)  # (batch, n_atoms * n_points)
 

@@ -86,7 +86,7 @@ def ista_step_size(dictionary: Tensor) -> Tensor:
     return 1.0 / torch.linalg.matrix_norm(dictionary.detach(), ord=2) ** 2
 
 
-def ista(x: Tensor, dictionary: Tensor, n_steps: int, sparsity_weight: float, step_size: float | Tensor) -> Tensor:
+def ista(x: Tensor, dictionary: Tensor, *, n_steps: int, sparsity_weight: float, step_size: float | Tensor) -> Tensor:
     """`n_steps` ISTA iterations from z = 0: z <- shrink(z + eta D^T (x - D z), eta * lambda).
 
     x (batch, input_dim), dictionary (input_dim, n_atoms) -> codes (batch, n_atoms). Differentiable in D: this
@@ -138,7 +138,8 @@ class SparseCoder(nn.Module):
         if self.encoder is None:
             dictionary = self.dictionary()
             step_size = config.step_size if config.step_size is not None else ista_step_size(dictionary)
-            return ista(x, dictionary, config.n_ista_steps, config.sparsity_weight, step_size)
+            return ista(x, dictionary, n_steps=config.n_ista_steps, sparsity_weight=config.sparsity_weight,
+                        step_size=step_size)
         activations = self.encoder(x)
         if config.encoder == "relu":
             return torch.relu(activations)

@@ -26,6 +26,7 @@ def time_forward(
     forward: Callable[[torch.Tensor], torch.Tensor],
     batch: torch.Tensor,
     min_seconds: float = 0.2,
+    *,
     n_warmup: int = 2,
     clock: Callable[[], float] = time.perf_counter,
 ) -> tuple[int, float]:

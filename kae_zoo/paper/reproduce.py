@@ -145,7 +145,7 @@ def _same_spec(path: Path, spec: RunSpec | SweepSpec) -> bool:
     return finished_config(path) == json.loads(json.dumps(spec.to_dict(), sort_keys=True))
 
 
-def run_experiments(experiments: Sequence[Experiment], runs_dir: Path, workers: int, progress: bool,
+def run_experiments(experiments: Sequence[Experiment], runs_dir: Path, *, workers: int, progress: bool,
                     overwrite: bool = False) -> tuple[dict[str, float], dict[str, str]]:
     """Run `experiments` into runs_dir/<name>.nc, `workers` at a time (separate processes when more than one);
     returns ({name: wall seconds} of those that finished, {name: error} of those that raised)."""
@@ -180,9 +180,9 @@ def check_reproduce_settings(out_dir: str | Path, preset: str, claims: Sequence[
     return [get_claim(key) for key in claims] if claims else list(CLAIMS)
 
 
-def run_reproduction(out_dir: str | Path, preset: str = "default", claims: Sequence[str] | None = None,
-              workers: int | None = None, device: str = "auto", overwrite: bool = False,
-              progress: bool = True) -> xr.Dataset:
+def run_reproduction(out_dir: str | Path, preset: str = "default", *, claims: Sequence[str] | None = None,
+                     workers: int | None = None, device: str = "auto", overwrite: bool = False,
+                     progress: bool = True) -> xr.Dataset:
     """Run the experiments behind `claims` (all by default) and write OUT/reproduction.{nc,md}; returns the table.
 
     `workers` (default: one per CPU core, at most one per experiment) processes run experiments side by side.
@@ -202,7 +202,8 @@ def _reproduce(out_dir: Path, preset: str, selected: Sequence[Claim], workers: i
             if overwrite or not _same_spec(runs_dir / f"{experiment.name}.nc", experiment.spec)]
     n_workers = min(workers or os.cpu_count() or 1, max(len(todo), 1))
     start = time.perf_counter()
-    seconds, errors = run_experiments(todo, runs_dir, n_workers, progress, overwrite) if todo else ({}, {})
+    seconds, errors = run_experiments(todo, runs_dir, workers=n_workers, progress=progress,
+                                                  overwrite=overwrite) if todo else ({}, {})
     wall_seconds = time.perf_counter() - start
 
     results: dict[str, xr.Dataset | str] = {}

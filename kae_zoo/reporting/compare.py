@@ -102,7 +102,7 @@ def welch_p_value(reference: np.ndarray, new: np.ndarray, alternative: str) -> f
     return float(stats.t.sf(t, dof) if alternative == "greater" else stats.t.cdf(t, dof))
 
 
-def judge_change(reference: Sample, new: Sample, higher_is_better: bool, tolerance: float,
+def judge_change(reference: Sample, new: Sample, *, higher_is_better: bool, tolerance: float,
                  alpha: float = DEFAULT_ALPHA) -> tuple[str, float]:
     """(verdict, p) for one metric by the module's rule; p is NaN when no test was made."""
     if new.n == 0:
@@ -187,7 +187,8 @@ def compare_results(reference: xr.Dataset, new: xr.Dataset, tolerance: float = D
                 differences.append(Difference(name, family, task, before, after, direction, "definition changed",
                                               note=f"definition version {versions[0]} -> {versions[1]}"))
                 continue
-            verdict, p_value = judge_change(before, after, direction == "higher", tolerance, alpha)
+            verdict, p_value = judge_change(before, after, higher_is_better=direction == "higher", tolerance=tolerance,
+                                            alpha=alpha)
             differences.append(Difference(name, family, task, before, after, direction, verdict, p_value))
     return differences
 

@@ -41,6 +41,7 @@ class IterationResult:
 def iterate_to_convergence(
     latent_map: LatentMap,
     starts: Tensor,
+    *,
     tolerance: float = 1e-6,
     max_steps: int = 3000,
     path_function: Callable[[Tensor], Tensor] | None = None,
@@ -142,6 +143,7 @@ def trajectory_distances(
     latent_map: LatentMap,
     starts: Tensor,
     attractors: Tensor,
+    *,
     tolerance: float = 1e-6,
     max_steps: int = 3000,
     reduction: SetDistance = "nearest",
@@ -149,7 +151,7 @@ def trajectory_distances(
     """The trajectory OOD score of each start: mean over z_0, ..., z_T of its distance to the attractor set."""
     if len(attractors) == 0:
         raise ValueError("no attractors: the trajectory score needs at least one")
-    result = iterate_to_convergence(latent_map, starts, tolerance, max_steps,
+    result = iterate_to_convergence(latent_map, starts, tolerance=tolerance, max_steps=max_steps,
                                     path_function=lambda z: distance_to_set(z, attractors, reduction))
     return result.path_mean
 

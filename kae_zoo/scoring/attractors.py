@@ -97,7 +97,8 @@ class AttractorSettings:
 def _search(model: Surrogate, starts: Tensor) -> tuple[IterationResult, Tensor, np.ndarray]:
     """Iterate from `starts`, merge the converged end points: (result, attractors, labels with -1 = unconverged)."""
     config = AttractorSettings.of(model)
-    result = iterate_to_convergence(model.latent_map, starts, config.convergence_tolerance, config.max_steps)
+    result = iterate_to_convergence(model.latent_map, starts, tolerance=config.convergence_tolerance,
+                                    max_steps=config.max_steps)
     attractors, merged = merge_end_points(result.end_points[result.converged], config.merge_cosine,
                                           config.merge_distance)
     labels = np.full(len(starts), -1)
@@ -139,8 +140,9 @@ def _ood_scores(
     config = AttractorSettings.of(model)
     latents = in_chunks(model.encode, states)
     if len(attractors):
-        trajectory = to_numpy(trajectory_distances(model.latent_map, latents, attractors, config.convergence_tolerance,
-                                                   config.max_steps, config.ood_set_distance))
+        trajectory = to_numpy(trajectory_distances(model.latent_map, latents, attractors,
+                                                   tolerance=config.convergence_tolerance, max_steps=config.max_steps,
+                                                   reduction=config.ood_set_distance))
     else:
         trajectory = np.full(len(states), np.nan)
     train_numpy, latent_numpy = to_numpy(train_latents), to_numpy(latents)
@@ -152,12 +154,12 @@ def _ood_scores(
     }
 
 
-def ood_curves(model: Surrogate, data: TaskData, train: Tensor, train_latents: Tensor, attractors: Tensor,
+def ood_curves(model: Surrogate, data: TaskData, train: Tensor, train_latents: Tensor, attractors: Tensor, *,
                seed: int, sets: OODSetConfig) -> dict[str, Curve]:
     """ood_auroc, ood_fpr95 and the ROC curve (ood_roc_tpr) of every method on every OOD set, ID = the test split;
     `train` (the training examples) sets the noise set's statistics and the corruption's scale."""
     test = data.splits["test"]["source"]
-    ood_sets = build_ood_sets(data.task, to_numpy(train), to_numpy(test), seed, sets)
+    ood_sets = build_ood_sets(data.task, to_numpy(train), to_numpy(test), seed=seed, config=sets)
     names = list(ood_sets)
     pooled = torch.cat([test, *[torch.from_numpy(states).to(test) for states in ood_sets.values()]])
     scores = _ood_scores(model, pooled, train_latents, attractors)
@@ -178,7 +180,8 @@ def ood_curves(model: Surrogate, data: TaskData, train: Tensor, train_latents: T
             "ood_roc_tpr": (("ood_method", "ood_set", "fpr"), {**coords, "fpr": ROC_FPR_GRID.tolist()}, roc)}
 
 
-def attractor_scores(model: Surrogate, data: TaskData, seed: int, sets: OODSetConfig = OODSetConfig()) -> ScorerOutput:
+def attractor_scores(model: Surrogate, data: TaskData, seed: int, *,
+                     sets: OODSetConfig = OODSetConfig()) -> ScorerOutput:
     """Attractor, probe and OOD scores of a model with a latent map (module docstring)."""
     model.eval()
     config = AttractorSettings.of(model)
@@ -220,7 +223,7 @@ def attractor_scores(model: Surrogate, data: TaskData, seed: int, sets: OODSetCo
         curves["probe_reconstruction"] = (("probe_basis",), {"probe_basis": list(PROBE_BASES)},
                                           np.array([probe_reconstruction(test_centred, bases[name])
                                                     for name in PROBE_BASES]))
-    curves.update(ood_curves(model, data, train, train_latents, attractors, seed, sets))
+    curves.update(ood_curves(model, data, train, train_latents, attractors, seed=seed, sets=sets))
     return scalars, curves
 
 

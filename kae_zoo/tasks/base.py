@@ -103,7 +103,8 @@ class Task(ABC):
     data_version: ClassVar[int] = 1
 
     @abstractmethod
-    def load(self, seed: int, preset: str, view: DataView, device: torch.device, progress: bool = True) -> TaskData:
+    def load(self, seed: int, preset: str, view: DataView, device: torch.device, *,
+             progress: bool = True) -> TaskData:
         """Build the task's data for one cell; everything random is seeded from `seed`."""
 
     def check_available(self) -> None:
@@ -164,13 +165,14 @@ class ClassificationTask(Task):
         raw, description = self.raw_splits()
         return _hash(self.name, self.data_version, description, *(array for name in SPLITS for array in raw[name]))
 
-    def load(self, seed: int, preset: str, view: DataView, device: torch.device, progress: bool = True) -> TaskData:
+    def load(self, seed: int, preset: str, view: DataView, device: torch.device, *,
+             progress: bool = True) -> TaskData:
         self.check_view(view)
         raw, description = self.raw_splits()
         if view == "autoencode":
             return self._autoencode_data(raw, description, device)
         network, cache_key = cached_base_network(
-            self.name, *raw["train"], self.n_classes, self.base_network[preset], seed, progress
+            self.name, *raw["train"], self.n_classes, self.base_network[preset], seed, progress=progress
         )
         layers = {name: self._representations(network, raw[name][0]) for name in SPLITS}
         transforms = fit_layer_transforms(layers["train"], self.n_components, self.frobenius_norm)

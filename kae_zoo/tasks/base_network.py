@@ -101,6 +101,7 @@ def train_base_network(
     n_classes: int,
     config: BaseNetworkConfig,
     seed: int,
+    *,
     progress: bool = True,
 ) -> ResidualMLP:
     """Train a ResidualMLP with SGD from `seed`; returns it in eval mode on the CPU."""
@@ -134,6 +135,7 @@ def cached_base_network(
     n_classes: int,
     config: BaseNetworkConfig,
     seed: int,
+    *,
     progress: bool = True,
 ) -> tuple[ResidualMLP, str]:
     """The trained base network for this exact data, config and seed, from the cache or trained now.
@@ -158,7 +160,7 @@ def cached_base_network(
             return model.eval(), key
         except (RuntimeError, OSError, EOFError) as error:
             logger.warning("ignoring unreadable cached base network %s: %s", path, error)
-    model = train_base_network(features, labels, n_classes, config, seed, progress)
+    model = train_base_network(features, labels, n_classes, config, seed, progress=progress)
     with atomic_path(path) as temporary:
         torch.save(model.state_dict(), temporary)
     return model, key

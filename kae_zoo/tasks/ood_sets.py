@@ -122,7 +122,7 @@ def corrupted_set(test: np.ndarray, train: np.ndarray, rng: np.random.Generator,
     return noisy.reshape(test.shape).astype(np.float32)
 
 
-def build_ood_sets(task: str, train: np.ndarray, test: np.ndarray, seed: int,
+def build_ood_sets(task: str, train: np.ndarray, test: np.ndarray, *, seed: int,
                    config: OODSetConfig = OODSetConfig()) -> dict[str, np.ndarray]:
     """Every OOD set of `task` for a cell seed: {name: features shaped like `test`}, in a fixed order.
 

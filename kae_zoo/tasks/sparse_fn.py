@@ -62,7 +62,8 @@ class SparseFnTask(Task):
     def __init__(self, config: SparseFnConfig = SparseFnConfig()) -> None:
         self.config = config
 
-    def load(self, seed: int, preset: str, view: DataView, device: torch.device, progress: bool = True) -> TaskData:
+    def load(self, seed: int, preset: str, view: DataView, device: torch.device, *,
+             progress: bool = True) -> TaskData:
         self.check_view(view)
         config, sizes = self.config, split_sizes(preset)
         kernels = select_kernels(config.kernels)

@@ -43,7 +43,8 @@ class SparseVecTask(Task):
     def __init__(self, config: SparseVecConfig = SparseVecConfig()) -> None:
         self.config = config
 
-    def load(self, seed: int, preset: str, view: DataView, device: torch.device, progress: bool = True) -> TaskData:
+    def load(self, seed: int, preset: str, view: DataView, device: torch.device, *,
+             progress: bool = True) -> TaskData:
         self.check_view(view)
         config, sizes = self.config, split_sizes(preset)
         dictionary = random_dictionary(config.n_features, config.n_atoms, stream_rng(seed, "dictionary"))
