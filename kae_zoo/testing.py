@@ -3,8 +3,9 @@
 Run it on a new variant (a plugin or a family in this repository) before benchmarking it; the built-in families run
 it in the test suite. It builds the family at its smoke preset (plus optional config overrides) on its
 `example_spec` with a seeded random batch and checks, in order: the class declarations, the encode -> advance ->
-decode shapes, the trajectory shape, that a fresh model reports no divergence (`divergence_reason()` is None), a
-finite loss whose gradients reach every parameter, seeded determinism, the config's JSON round-trip at every
+decode shapes, the trajectory shape, that a fresh model reports no divergence (`divergence_reason()` is None), that
+every declared capability is known and implemented (`kae_zoo.core.capabilities`: its methods exist and give the
+right shapes), a finite loss whose gradients reach every parameter, seeded determinism, the config's JSON round-trip at every
 preset, and the checkpoint round-trip. The first failure raises FamilyCheckError naming the check and what was
 wrong.
 """

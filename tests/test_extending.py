@@ -112,6 +112,46 @@ def test_a_scorer_plugin_adds_its_metric_to_every_matching_cell(installed_scorer
     assert attrs["direction"] == "none" and attrs["definition_version"] == 1 and attrs["units"] == "1"
 
 
+TASK_PYPROJECT = """[build-system]
+requires = ["setuptools>=61"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "kae-zoo-moons"
+version = "0.1.0"
+dependencies = ["kae-zoo"]
+
+[tool.setuptools]
+py-modules = ["kae_zoo_moons"]
+
+[project.entry-points."kae_zoo.tasks"]
+moons = "kae_zoo_moons"
+"""
+
+
+def test_a_task_plugin_is_listed_and_runs(tmp_path):
+    """The README's task module, installed as a package with an entry point in `kae_zoo.tasks`: zero files in the
+    repository."""
+    package = tmp_path / "kae-zoo-moons"
+    package.mkdir()
+    (package / "pyproject.toml").write_text(TASK_PYPROJECT)
+    (package / "kae_zoo_moons.py").write_text(readme_example("kae_zoo/tasks/moons.py"))
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+                    "--no-index", "--target", str(target), str(package)], check=True, capture_output=True, text=True)
+    code = """
+import kae_zoo
+assert "moons" in kae_zoo.list_tasks()
+cells = kae_zoo.run_matrix(kae_zoo.RunSpec(("sae",), ("moons",), (0,), preset="smoke", device="cpu",
+                                           overrides={"sae": {"n_epochs": 2}}), progress=False)
+assert cells[0].status == "ok", cells[0].error
+print("ok", cells[0].split_description)
+"""
+    result = run_python(code, pythonpath=target, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "make_moons(2000" in result.stdout
+
+
 def test_the_scorer_plugin_is_absent_without_its_package():
     from kae_zoo.scoring import list_scorers
 

@@ -69,11 +69,28 @@ class Unseeded(KoopmanAE):
 BUILT = []
 
 
+class ClaimsADictionary(KoopmanAE):
+    """Declares the dictionary capability without a dictionary() method."""
+
+    capabilities = frozenset({"linear_operator", "dictionary"})
+
+
+class ShrinkingLatentMap(KoopmanAE):
+    """Declares a latent map that drops a latent coordinate."""
+
+    capabilities = frozenset({"linear_operator", "latent_map"})
+
+    def latent_map(self, z):
+        return z[:, :-1]
+
+
 @pytest.mark.parametrize(("broken", "message"), [
     (WrongShape, "shapes: forward gave"),
     (FrozenEncoder, "gradients: parameter encoder"),
     (StepTimes, r"trajectory: trajectory_times\(4\) gave 8 times .*; it must give n_steps \+ 1 = 5 latent times"),
     (Unseeded, "determinism: two models built with the same seed give different losses"),
+    (ClaimsADictionary, r"capabilities: capability 'dictionary' needs a method dictionary\(\)"),
+    (ShrinkingLatentMap, r"capabilities: latent_map changed the latent shape \(16, 20\) to \(16, 19\)"),
     (torch.nn.Linear, "class: Linear is not a subclass of kae_zoo.Surrogate"),
 ])
 def test_the_conformance_check_catches_broken_families(broken, message):

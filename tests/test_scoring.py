@@ -15,7 +15,7 @@ from torch.nn import functional as F
 from kae_zoo.core.config import TrainingConfig
 from kae_zoo.core.surrogate import Surrogate, TrainReport
 from kae_zoo.core.types import Batch
-from kae_zoo.experiments.runner import run_cell
+from kae_zoo.experiments.runner import RunSpec, run_cell, run_matrix
 from kae_zoo.families import FAMILIES, create_surrogate, register_family
 from kae_zoo.metrics import METRICS, MetricSpec
 from kae_zoo.scoring import (
@@ -28,6 +28,7 @@ from kae_zoo.scoring import (
     register_scorer,
     score,
 )
+from kae_zoo.store.results import read_results
 from kae_zoo.tasks import get_task
 
 REPORT = TrainReport(n_epochs_run=1, n_steps=1, best_epoch=1, best_val_loss=0.0, stopped_early=False, seconds=0.0)
@@ -173,3 +174,28 @@ def test_an_undeclared_capability_gets_no_scores_and_an_unknown_one_is_refused()
     with pytest.raises(ValueError, match="declares unknown capabilities \\['operator'\\]"):
         register_family("zz_bad_capability")(type("Bad", (OperatorProbe,), {"capabilities": frozenset({"operator"})}))
     assert "zz_bad_capability" not in FAMILIES
+
+
+def test_a_scorer_curve_over_a_new_dim_lands_in_the_result_file(registered, tmp_path):
+    add, _ = registered
+    spec = MetricSpec("zz_latent_profile", "mean absolute latent by latent coordinate", "1", higher_is_better=None,
+                      dims=("latent_coordinate",), version=2)
+
+    def profile(context: ScoringContext) -> tuple[dict, dict]:
+        with torch.no_grad():
+            latents = context.model.encode(context.data.splits["test"]["source"]).abs().mean(dim=0)
+        values = latents.double().numpy()
+        return {}, {"zz_latent_profile": (("latent_coordinate",), {"latent_coordinate": list(range(len(values)))},
+                                          values)}
+
+    add(Scorer("zz_profile", profile, (spec,)))
+    cells = run_matrix(RunSpec(("sae",), ("sparse_vec",), (0, 1), preset="smoke", device="cpu",
+                               overrides={"sae": {"n_epochs": 1}}), out=tmp_path / "r.nc", progress=False)
+    assert [cell.status for cell in cells] == ["ok", "ok"], [cell.error for cell in cells]
+    dataset = read_results(tmp_path / "r.nc")
+    curve = dataset["zz_latent_profile"]
+    assert curve.dims == ("family", "task", "seed", "latent_coordinate")
+    assert curve.sizes["latent_coordinate"] == cells[0].family_config["n_atoms"]
+    np.testing.assert_array_equal(curve.sel(family="sae", task="sparse_vec", seed=1).values,
+                                  cells[1].curves["zz_latent_profile"][2])
+    assert curve.attrs["definition_version"] == 2 and curve.attrs["direction"] == "none"

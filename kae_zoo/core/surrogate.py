@@ -69,10 +69,10 @@ class TrainReport:
 class Surrogate(nn.Module, ABC):
     """Base class of every surrogate family.
 
-    Subclasses set `name`, `config_class`, `presets` (and optionally `task_presets` and `data_view`), take
-    `(config, spec)` in their constructor and implement `encode`, `advance`, `decode` and `loss`. Every neural
-    family is trained by the shared trainer; only a peer baseline from another library (e.g. `sklearn_dict`)
-    overrides `fit` to run its own algorithm.
+    Subclasses set `name`, `config_class`, `presets` (and optionally `task_presets`, `data_view` and
+    `capabilities`), take `(config, spec)` in their constructor and implement `encode`, `advance`, `decode` and
+    `loss`. The runner trains every neural family with the shared trainer on `training_examples(...)`; only a peer
+    baseline from another library (e.g. `sklearn_dict`) overrides `fit` to run its own algorithm.
     """
 
     name: ClassVar[str]
