@@ -5,9 +5,9 @@ it in the test suite. It builds the family at its smoke preset (plus optional co
 `example_spec` with a seeded random batch and checks, in order: the class declarations, the encode -> advance ->
 decode shapes, the trajectory shape, that a fresh model reports no divergence (`divergence_reason()` is None), that
 every declared capability is known and implemented (`kae_zoo.core.capabilities`: its methods exist and give the
-right shapes), a finite loss whose gradients reach every parameter, seeded determinism, the config's JSON round-trip at every
-preset, and the checkpoint round-trip. The first failure raises FamilyCheckError naming the check and what was
-wrong.
+right shapes), a finite loss whose gradients reach every parameter, seeded determinism, the config's JSON
+round-trip at every preset, and the checkpoint round-trip. The first failure raises FamilyCheckError naming the check
+and what was wrong.
 """
 
 from __future__ import annotations

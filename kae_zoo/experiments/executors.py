@@ -70,11 +70,14 @@ class ProcessExecutor(Executor):
             ) -> Iterator[tuple[int, Outcome]]:
         if not jobs:
             return
-        with ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"))
+        try:
             futures = {pool.submit(job): index for index, job in enumerate(jobs)}
             for future in tqdm(as_completed(futures), total=len(futures), desc=description, disable=not progress):
                 error = future.exception()
                 yield futures[future], (error if error is not None else future.result())
+        finally:  # an interrupted run (Ctrl-C, a caller that stops early) does not start the jobs still queued
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def worker_environment() -> dict[str, Any]:
