@@ -14,7 +14,7 @@ from kae_zoo.core.acceleration import Acceleration
 from kae_zoo.core.types import DataSpec
 from kae_zoo.families import create_surrogate
 from kae_zoo.metrics.throughput import device_peak_flops
-from kae_zoo.scoring import speed_scores
+from kae_zoo.scoring.throughput import speed_scores
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 

@@ -119,7 +119,7 @@ def build_parser() -> OneLineParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
 
-    commands.add_parser("list", help="list families, tasks, metrics and presets")
+    commands.add_parser("list", help="list families, tasks, metrics, scorers, presets and claims")
     new_family = commands.add_parser("new-family", help="write a working plugin package for a new surrogate family")
     new_family.add_argument("name", help="the family's name (lower-case letters, digits, '_'; also its module name)")
     new_family.add_argument("--out", default=None, help="folder to create (default: ./kae-zoo-NAME, with dashes)")
@@ -163,7 +163,7 @@ def build_parser() -> OneLineParser:
     sweep.add_argument("--named", choices=sorted(NAMED_SWEEPS),
                        help="a predefined sweep (e.g. memorization: attractor on digits, latent_dim 4,16,64 x "
                             "n_train_samples 150,300,600,0 x seeds 0,1,2); replaces --family, --task, --seed, "
-                            "--axis, --set and --preset")
+                            "--axis and --set (--preset smoke tries it in a few minutes)")
     sweep.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     sweep.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1, as for run)")
     sweep.add_argument("--out", required=True, help="sweep file to write (.nc)")
@@ -223,6 +223,7 @@ def add_executor_arguments(parser: argparse.ArgumentParser, what: str) -> None:
 
 
 def command_list() -> str:
+    scorers = list_scorers()  # first: loading scorer plugins registers their metrics
     lines = ["families:"]
     lines += [f"  {name:<16} {get_family(name).__doc__.strip().splitlines()[0]}" for name in list_families()]
     lines.append("tasks:")
@@ -238,11 +239,11 @@ def command_list() -> str:
         dims = f" [{', '.join(spec.dims)}]" if spec.dims else ""
         lines.append(f"  {name:<22} {spec.long_name} ({spec.units}, {kind}){dims}")
     lines.append("scorers (each runs on the cells whose task and model offer what it needs):")
-    for name in list_scorers():
+    for name in scorers:
         scorer = get_scorer(name)
         needs = sorted(scorer.task_needs) + sorted(f"model: {need}" for need in scorer.model_needs)
-        lines.append(f"  {name:<22} {scorer.description or name} (needs {', '.join(needs) or 'nothing'}; "
-                     f"{', '.join(spec.name for spec in scorer.metrics)})")
+        lines.append(f"  {name:<22} {scorer.description or name} (needs: {', '.join(needs) or 'nothing'}; "
+                     f"writes: {', '.join(spec.name for spec in scorer.metrics)})")
     lines.append("presets: " + ", ".join(PRESETS))
     lines.append("claims (kae-zoo reproduce):")
     lines += [f"  {claim.key:<26} {claim.statement}" for claim in CLAIMS]
@@ -304,12 +305,14 @@ def command_run(args: argparse.Namespace) -> int:
 def sweep_spec(args: argparse.Namespace) -> SweepSpec:
     """The SweepSpec of `kae-zoo sweep`'s arguments: a named sweep, or --family, --task, --axis, ... (unvalidated)."""
     design = {"--family": args.family, "--task": args.task, "--seed": args.seed, "--axis": args.axis,
-              "--set": args.set, "--preset": args.preset}
+              "--set": args.set}
     if args.named:
         given = [option for option, value in design.items() if value is not None]
         if given:
-            raise UsageError(f"--named {args.named} fixes the whole sweep; drop {given[0]}")
-        return dataclasses.replace(NAMED_SWEEPS[args.named], device=args.device, threads=args.threads)
+            raise UsageError(f"--named {args.named} fixes the sweep's design; drop {given[0]} (--preset, --device and "
+                             "--threads may change)")
+        named = NAMED_SWEEPS[args.named]
+        return dataclasses.replace(named, preset=args.preset or named.preset, device=args.device, threads=args.threads)
     families, tasks = split_values([args.family] if args.family else []), split_values([args.task] if args.task else [])
     if len(families) != 1 or len(tasks) != 1:
         raise UsageError(f"a sweep takes one --family and one --task (or --named), got {families or 'none'} and "

@@ -122,18 +122,20 @@ def class_name(name: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in name.split("_") if part)
 
 
-def check_family_name(name: str) -> None:
-    """ValueError unless `name` can be a family, module and entry-point name that no family has yet."""
+def check_family_name(name: str, *, taken: bool = True) -> None:
+    """ValueError unless `name` can be a family, module and entry-point name (and, with `taken`, no family has it
+    yet)."""
     if not re.fullmatch(r"[a-z][a-z0-9_]*", name) or keyword.iskeyword(name):
         raise ValueError(f"family name {name!r} is invalid: use lower-case letters, digits and '_', starting with a "
                          "letter (it is also the module's name)")
-    if name in list_families():
+    if taken and name in list_families():
         raise ValueError(f"family {name!r} already exists; choose another name")
 
 
-def skeleton_files(name: str) -> dict[str, str]:
-    """File name -> text of the plugin package for family `name`."""
-    check_family_name(name)
+def skeleton_files(name: str, *, check_taken: bool = True) -> dict[str, str]:
+    """File name -> text of the plugin package for family `name` (`check_taken`: refuse a name a registered family,
+    built-in or installed, already has)."""
+    check_family_name(name, taken=check_taken)
     fields = {"name": name, "cls": class_name(name), "dashed": name.replace("_", "-")}
     return {"pyproject.toml": PYPROJECT.format(**fields), f"{name}.py": MODULE.format(**fields),
             f"test_{name}.py": TEST.format(**fields)}

@@ -15,7 +15,8 @@ GOOD_MATRIX = 'preset = "smoke"\nseeds = [0]\n[[cells]]\nfamilies = ["koopman"]\
 # (arguments with {dir} for the folder and {ref} for the existing result file, matrix text or None, message part)
 BAD_INPUTS = [
     # run: options
-    (RUN + ["--out", "{ref}", "--executor", "local", "--workers", "2"], None, "need --executor process or dask"),
+    (RUN + ["--out", "{ref}", "--executor", "local", "--workers", "2"], None, "--workers 2 needs --executor process"),
+    (RUN + ["--out", "{ref}", "--executor", "process", "--scheduler", "tcp://x:1"], None, "needs --executor dask"),
     (RUN + ["--out", "{ref}", "--executor", "dask", "--workers", "0"], None, "workers must be a positive integer"),
     (RUN + ["--out", "{ref}", "--executor", "dask", "--workers", "2", "--scheduler", "tcp://x:1"], None, "not both"),
     (RUN + ["--out", "{ref}", "--executor", "spark"], None, "invalid choice: 'spark'"),

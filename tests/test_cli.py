@@ -1,5 +1,7 @@
 """The command line: list, run, show, and one-line errors with exit code 2 that write nothing."""
 
+import dataclasses
+
 import pytest
 
 from kae_zoo.cli import build_parser, main, sweep_spec
@@ -133,6 +135,9 @@ def test_the_documented_sweep_line_and_the_named_sweep_are_the_memorization_swee
     assert sweep_spec(build_parser().parse_args(line)) == MEMORIZATION_SWEEP
     named = sweep_spec(build_parser().parse_args(["sweep", "--named", "memorization", "--out", "s.nc"]))
     assert named == MEMORIZATION_SWEEP
+    quick = sweep_spec(build_parser().parse_args(["sweep", "--named", "memorization", "--preset", "smoke",
+                                                  "--out", "s.nc"]))
+    assert quick == dataclasses.replace(MEMORIZATION_SWEEP, preset="smoke")  # the same design at another preset
 
 
 def test_sweep_then_show_and_report(tmp_path, capsys):

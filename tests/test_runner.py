@@ -9,7 +9,7 @@ import torch
 
 from kae_zoo.core.determinism import torch_threads
 from kae_zoo.experiments.executors import LocalExecutor
-from kae_zoo.experiments.runner import RunSpec, data_fingerprints, plan_resume, run_matrix
+from kae_zoo.experiments.runner import RunSpec, data_fingerprints, plan_resume, run_cell, run_matrix
 from kae_zoo.families import get_family
 from kae_zoo.store.results import CellResult, read_results, write_results
 from kae_zoo.tasks import DataUnavailableError
@@ -124,6 +124,19 @@ def read_results_after(run, spec, out):
     return read_results(out)
 
 
+def test_run_cell_runs_on_one_thread_by_default_whatever_the_caller_set():
+    """A cell called from Python gets a run's default thread count (CPU numbers depend on it) and records it; the
+    caller's count is restored."""
+    with torch_threads(2):
+        cell = run_cell("koopman", "digits", 0, preset="smoke", device="cpu", overrides=FAST["koopman"],
+                        progress=False)
+        assert torch.get_num_threads() == 2
+    two = run_cell("koopman", "digits", 0, preset="smoke", device="cpu", overrides=FAST["koopman"], progress=False,
+                   threads=2)
+    assert cell.status == two.status == "ok"
+    assert cell.provenance["threads"] == "1" and two.provenance["threads"] == "2"
+
+
 def test_cells_from_another_config_data_or_setting_or_a_failed_cell_are_run_again(tmp_path):
     spec = RunSpec(("koopman",), ("digits",), (0, 1), preset="smoke", device="cpu", threads=1, overrides=FAST)
     config = spec.to_dict()
@@ -191,8 +204,8 @@ def test_a_job_that_raises_is_a_failed_cell_and_the_run_goes_on(tmp_path):
 
 @pytest.mark.parametrize("executor, workers, scheduler, message", [
     ("slurm", None, None, "unknown executor 'slurm'; valid: local, process, dask"),
-    ("local", 2, None, "--workers and --scheduler need --executor process or dask"),
-    ("process", None, "tcp://localhost:8786", "--scheduler needs --executor dask"),
+    ("local", 2, None, "--workers 2 needs --executor process or dask"),
+    ("process", None, "tcp://localhost:8786", "--scheduler tcp://localhost:8786 needs --executor dask"),
     ("dask", 0, None, "workers must be a positive integer, got 0"),
     ("dask", 2, "tcp://localhost:8786", "not both"),
 ])

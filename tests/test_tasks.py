@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from kae_zoo.core.determinism import torch_threads
 from kae_zoo.tasks import get_task, list_tasks, mnist, mnist_files
 from kae_zoo.tasks.base import stratified_split
 from kae_zoo.tasks.yinyang_data import make_yinyang, yinyang_class
@@ -119,6 +120,20 @@ def test_yinyang_layer_pair_data_and_head(tmp_path, monkeypatch):
     again = get_task("yinyang")().load(0, "smoke", "layer_pair", torch.device("cpu"), progress=False)
     assert torch.equal(again.splits["train"]["source"], data.splits["train"]["source"])
     assert len(list(tmp_path.glob("base_yinyang_*.pt"))) == 1
+
+
+def test_a_base_network_trained_on_another_thread_count_is_not_reused(tmp_path, monkeypatch):
+    """Two threads sum in another order and give other weights: their network has its own cache entry."""
+    monkeypatch.setenv("KAE_ZOO_CACHE", str(tmp_path))
+    loaded = {}
+    for threads in (1, 2, 1):
+        with torch_threads(threads):
+            data = get_task("yinyang")().load(0, "smoke", "layer_pair", torch.device("cpu"), progress=False)
+        loaded.setdefault(threads, []).append(data)
+    assert len(list(tmp_path.glob("base_yinyang_*.pt"))) == 2
+    one, two = loaded[1][0], loaded[2][0]
+    assert one.notes["base_network_cache_key"] != two.notes["base_network_cache_key"]
+    assert torch.equal(loaded[1][1].splits["train"]["target"], one.splits["train"]["target"])  # reused at 1 thread
 
 
 def test_every_task_is_listed_with_a_description():

@@ -148,10 +148,10 @@ def check_executor(executor: str, workers: int | None, scheduler: str | None) ->
     them (or neither: one local worker)."""
     if executor not in EXECUTORS:
         raise ValueError(f"unknown executor {executor!r}; valid: {', '.join(EXECUTORS)}")
-    if executor == "local" and (workers is not None or scheduler is not None):
-        raise ValueError("--workers and --scheduler need --executor process or dask")
-    if executor == "process" and scheduler is not None:
-        raise ValueError("--scheduler needs --executor dask")
+    if executor == "local" and workers is not None:
+        raise ValueError(f"--workers {workers} needs --executor process or dask (local runs in this process)")
+    if executor != "dask" and scheduler is not None:
+        raise ValueError(f"--scheduler {scheduler} needs --executor dask (it names a Dask cluster)")
     check_workers(workers)
     if workers is not None and scheduler is not None:
         raise ValueError("give --workers (a local Dask cluster) or --scheduler (an existing one), not both")

@@ -146,11 +146,24 @@ def run_cell(
     acceleration: Acceleration = FP32,
     save_models: str | Path = "",
     data_fingerprint: str | None = None,
+    threads: int = 1,
 ) -> CellResult:
     """Train and score one cell; failures (exceptions, divergence) come back as a failed CellResult. With
     `save_models`, the trained model is saved there as FAMILY_TASK_SEED.pt (`kae_zoo.load` reads it). The cell
     records its provenance (`kae_zoo.core.provenance`); `data_fingerprint` is the task's fingerprint for this cell
-    when the caller has it already (None: computed here)."""
+    when the caller has it already (None: computed here). It runs with `threads` CPU threads (1, as a run's
+    default: CPU numbers depend on the thread count, `kae_zoo.core.determinism.torch_threads`)."""
+    with torch_threads(threads):
+        return _run_cell(family_name, task_name, seed, preset=preset, device=device, overrides=overrides,
+                         task_data=task_data, progress=progress, evaluation=evaluation, acceleration=acceleration,
+                         save_models=save_models, data_fingerprint=data_fingerprint)
+
+
+def _run_cell(family_name: str, task_name: str, seed: int, *, preset: str, device: str | torch.device,
+              overrides: Mapping[str, Any] | None, task_data: TaskData | None, progress: bool,
+              evaluation: EvaluationConfig, acceleration: Acceleration, save_models: str | Path,
+              data_fingerprint: str | None) -> CellResult:
+    """run_cell's work, with its thread count set."""
     device = resolve_device(device) if isinstance(device, str) else device
     family = get_family(family_name)
     config = family.make_config(preset, task_name, overrides)
@@ -371,7 +384,7 @@ class CellJob:
             return run_cell(self.family, self.task, self.seed, preset=self.preset, device=device,
                             overrides=self.overrides, task_data=data, progress=self.progress,
                             acceleration=acceleration, save_models=self.save_models,
-                            data_fingerprint=self.data_fingerprint)
+                            data_fingerprint=self.data_fingerprint, threads=self.threads)
 
     def result_of(self, outcome: CellResult | BaseException) -> CellResult:
         """The job's CellResult, or a failed one when the job itself raised (e.g. its worker process died)."""

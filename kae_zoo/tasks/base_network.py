@@ -140,13 +140,16 @@ def cached_base_network(
 ) -> tuple[ResidualMLP, str]:
     """The trained base network for this exact data, config and seed, from the cache or trained now.
 
-    Returns the network and its cache key. The cache file is written atomically.
+    Returns the network and its cache key. The key includes torch's CPU thread count, since training on another
+    count gives other weights (float reductions in another order): a network trained with 2 threads is never reused
+    by a 1-thread run. The cache file is written atomically.
     """
     key_source = {
         "task": task_name,
         "data": fingerprint(features, labels),
         "config": dataclasses.asdict(config),
         "seed": seed,
+        "threads": torch.get_num_threads(),
         "code_version": BASE_NETWORK_CODE_VERSION,
     }
     key = hashlib.sha256(json.dumps(key_source, sort_keys=True).encode()).hexdigest()[:16]
