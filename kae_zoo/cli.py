@@ -29,6 +29,7 @@ from .paper.claims import CLAIMS
 from .paper.reproduce import REPRODUCTION_PRESETS, check_reproduce_settings, incomplete_experiments, run_reproduction
 from .reporting.compare import DEFAULT_ALPHA, DEFAULT_TOLERANCE, compare_results, format_comparison, regressions
 from .reporting.report import write_report
+from .reporting.site import write_site
 from .reporting.summary import format_results
 from .scoring import get_scorer, list_scorers
 from .skeleton import write_family_skeleton
@@ -208,6 +209,15 @@ def build_parser() -> OneLineParser:
     report = commands.add_parser("report", help="write PNG figures and a Markdown summary of a result or sweep file")
     report.add_argument("file", help="a file written by kae-zoo run or kae-zoo sweep (a reproduction has its report)")
     report.add_argument("--out", required=True, help="folder for report.md and the figures")
+
+    site = commands.add_parser("site", help="build a static results site (leaderboards, a page per family and task, "
+                                            "the reproduction, asv graphs) that opens from file://")
+    site.add_argument("files", nargs="+", metavar="FILE",
+                      help="result files: runs, sweeps and at most one reproduction (repro/reproduction.nc)")
+    site.add_argument("--out", required=True, help="folder for the site (index.html); must be new or empty")
+    site.add_argument("--asv", default=None, metavar="DIR", help="an `asv publish` folder (.asv/html) to link")
+    site.add_argument("--title", default="kae-zoo results", help="the site's title")
+    site.add_argument("--overwrite", action="store_true", help="replace --out when it holds files")
     return parser
 
 
@@ -385,6 +395,15 @@ def command_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_site(args: argparse.Namespace) -> int:
+    try:
+        index = write_site(args.files, args.out, asv_html=args.asv, overwrite=args.overwrite, title=args.title)
+    except ValueError as error:  # a bad output folder, asv folder or input (a ResultFileError names the file)
+        raise UsageError(str(error)) from None
+    print(f"wrote {index} (open it in a browser: file://{index.resolve()})")
+    return 0
+
+
 def command_new_family(args: argparse.Namespace) -> int:
     try:
         folder = write_family_skeleton(args.name, args.out)
@@ -412,6 +431,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return command_new_family(args)
         if args.command == "report":
             return command_report(args)
+        if args.command == "site":
+            return command_site(args)
         if args.command == "sweep":
             return command_sweep(args)
         if args.command == "reproduce":

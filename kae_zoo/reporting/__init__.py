@@ -1,2 +1,2 @@
-"""Reporting: tables (summary), figures (plots), HTML/Markdown reports (report) and seed-aware comparison of two result
-files (compare)."""
+"""Reporting: tables (summary), figures (plots), Markdown reports (report), the static results site (site) and
+seed-aware comparison of two result files (compare)."""
