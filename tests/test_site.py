@@ -17,6 +17,7 @@ from kae_zoo.store.results import read_results, write_reproduction
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ROOT / "results" / "reference" / "smoke.nc"
+DEFAULT = ROOT / "results" / "reference" / "default.nc"
 
 
 class Tables(HTMLParser):
@@ -108,8 +109,22 @@ def site(tmp_path_factory):
     return out
 
 
-def test_the_leaderboards_say_what_kae_zoo_show_says(site, capsys):
-    shown = show_table(capsys, SMOKE)
+@pytest.fixture(scope="module")
+def default_site(tmp_path_factory):
+    """The site of the reference default matrix (7 families, 5 tasks, 3 seeds) with an asv html folder linked."""
+    folder = tmp_path_factory.mktemp("default")
+    asv_html = folder / "asv-html"
+    asv_html.mkdir()
+    (asv_html / "index.html").write_text("<!DOCTYPE html><title>airspeed velocity</title>")
+    out = folder / "site"
+    assert main(["site", str(DEFAULT), "--asv", str(asv_html), "--out", str(out)]) == 0
+    return out
+
+
+@pytest.mark.parametrize("reference", ["smoke", "default"])
+def test_the_leaderboards_say_what_kae_zoo_show_says(reference, request, capsys):
+    site = request.getfixturevalue("site" if reference == "smoke" else "default_site")
+    shown = show_table(capsys, SMOKE if reference == "smoke" else DEFAULT)
     parsed = parse(site / "index.html")
     seen = set()
     compared = 0
@@ -143,6 +158,11 @@ def test_every_page_and_figure_of_the_site_exists(site):
     assert "kae_yinyang_accuracy" in text and "holds partly" in text  # the reproduction table
     assert 'class="best"' in text  # a best value is marked in a ranked column with several families
     assert sum(path.stat().st_size for path in site.rglob("*")) < 5e6
+
+
+def test_the_asv_graphs_are_copied_and_linked(default_site):
+    assert "asv/index.html" in parse(default_site / "index.html").links
+    assert "airspeed velocity" in (default_site / "asv" / "index.html").read_text()
 
 
 @pytest.mark.parametrize(("arguments", "message"), [
