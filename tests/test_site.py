@@ -3,6 +3,7 @@ nothing, and in a real headless Chromium the site loads without console errors, 
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import struct
@@ -68,10 +69,12 @@ def parse(path: Path) -> Tables:
     return tables
 
 
-def show_table(capsys, path: Path) -> dict[tuple[str, str], dict[str, str]]:
-    """`kae-zoo show`'s metric table: (family, task) -> metric -> text, parsed from its columns."""
+def show_table(capsys, path: Path) -> tuple[dict[tuple[str, str], dict[str, str]], set[tuple[str, str]]]:
+    """`kae-zoo show`'s metric table: (family, task) -> metric -> text, parsed from its columns; and the pairs its
+    training section says had a loss spike."""
     assert main(["show", str(path)]) == 0
     lines = capsys.readouterr().out.splitlines()
+    spiked = {tuple(line.strip().split(":")[0].split("/", 1)) for line in lines if "LOSS SPIKE" in line}
     start = next(index for index, line in enumerate(lines) if line.startswith("family "))
     header, rule = lines[start], lines[start + 1]
     spans = [(match.start(), match.end()) for match in re.finditer(r"-+", rule)]
@@ -83,7 +86,7 @@ def show_table(capsys, path: Path) -> dict[tuple[str, str], dict[str, str]]:
         values = dict(zip(names, (line[begin:end if index + 1 < len(spans) else None].strip()
                                   for index, (begin, end) in enumerate(spans))))
         rows[values["family"], values["task"]] = values
-    return rows
+    return rows, spiked
 
 
 def png_width(path: Path) -> int:
@@ -109,13 +112,25 @@ def site(tmp_path_factory):
     return out
 
 
+def write_asv_html(folder: Path) -> None:
+    """A small `asv publish` folder in asv 0.6's format: index.json and one machine's graph of one benchmark."""
+    graphs = folder / "graphs" / "arch-x86_64" / "machine-vm"
+    graphs.mkdir(parents=True)
+    (folder / "index.html").write_text("<!DOCTYPE html><title>airspeed velocity</title>")
+    index = {"revision_to_hash": {"57": "eb6f4e2e001dad17", "58": "7369b80469dd3ec4"},
+             "benchmarks": {"benchmarks.KoopmanCPU.time_forward": {
+                 "param_names": ["task"], "params": [["'yinyang'", "'mnist'"]], "unit": "seconds"}}}
+    (folder / "index.json").write_text(json.dumps(index))
+    (graphs / "benchmarks.KoopmanCPU.time_forward.json").write_text(json.dumps(
+        [[57, [0.0014, 0.085]], [58, [0.0515, None]]]))  # the second commit: slower, one size failed
+
+
 @pytest.fixture(scope="module")
 def default_site(tmp_path_factory):
     """The site of the reference default matrix (7 families, 5 tasks, 3 seeds) with an asv html folder linked."""
     folder = tmp_path_factory.mktemp("default")
     asv_html = folder / "asv-html"
-    asv_html.mkdir()
-    (asv_html / "index.html").write_text("<!DOCTYPE html><title>airspeed velocity</title>")
+    write_asv_html(asv_html)
     out = folder / "site"
     assert main(["site", str(DEFAULT), "--asv", str(asv_html), "--out", str(out)]) == 0
     return out
@@ -124,7 +139,7 @@ def default_site(tmp_path_factory):
 @pytest.mark.parametrize("reference", ["smoke", "default"])
 def test_the_leaderboards_say_what_kae_zoo_show_says(reference, request, capsys):
     site = request.getfixturevalue("site" if reference == "smoke" else "default_site")
-    shown = show_table(capsys, SMOKE if reference == "smoke" else DEFAULT)
+    shown, spiked = show_table(capsys, SMOKE if reference == "smoke" else DEFAULT)
     parsed = parse(site / "index.html")
     seen = set()
     compared = 0
@@ -132,7 +147,8 @@ def test_the_leaderboards_say_what_kae_zoo_show_says(reference, request, capsys)
         metrics = parsed.columns[task, view][2:]
         assert metrics and all(metrics)
         for row in rows[1:]:  # rows[0] is the header
-            family = row[0]
+            family = row[0].removesuffix(" ⚠")
+            assert row[0].endswith("⚠") == ((family, task) in spiked), row[0]  # the loss-spike mark, as show says
             seen.add((family, task))
             assert row[1] == shown[family, task]["ok/cells"]
             for metric, text in zip(metrics, row[2:]):
@@ -143,6 +159,7 @@ def test_the_leaderboards_say_what_kae_zoo_show_says(reference, request, capsys)
                     if text != "-" and metric not in ("family", "task", "ok/cells")} <= set(metrics)
     assert seen == set(shown)  # every (family, task) of the file has its row
     assert compared > 50
+    assert reference == "smoke" or spiked  # the default matrix's koopman/yinyang spikes on every seed
 
 
 def test_every_page_and_figure_of_the_site_exists(site):
@@ -160,15 +177,24 @@ def test_every_page_and_figure_of_the_site_exists(site):
     assert sum(path.stat().st_size for path in site.rglob("*")) < 5e6
 
 
-def test_the_asv_graphs_are_copied_and_linked(default_site):
-    assert "asv/index.html" in parse(default_site / "index.html").links
+def test_the_asv_history_is_drawn_and_asv_pages_copied(default_site):
+    assert "asv.html" in parse(default_site / "index.html").links
+    page = parse(default_site / "asv.html")
+    assert len(page.images) == 1 and png_width(default_site / page.images[0]) > 0
+    assert "asv/index.html" in page.links
     assert "airspeed velocity" in (default_site / "asv" / "index.html").read_text()
+
+
+def test_a_family_page_has_its_training_record_and_score_tables(site):
+    text = (site / "pairs" / "smoke.nc--attractor--digits.html").read_text()
+    assert "Training record" in text and "scored_epoch" in text
+    assert "<h3" in text and "ood_auroc" in text and "trajectory" in text  # AUROC per method and OOD set
 
 
 @pytest.mark.parametrize(("arguments", "message"), [
     (["--out", "{out}"], "result file '{dir}/none.nc' does not exist"),
     (["--out", "{file}"], "is a file; give a folder for the site"),
-    (["--out", "{out}", "--asv", "{dir}"], "has no index.html"),
+    (["--out", "{out}", "--asv", "{dir}"], "has no index.json"),
 ])
 def test_bad_site_inputs_exit_2_and_write_nothing(tmp_path, capsys, arguments, message):
     (tmp_path / "taken.txt").write_text("x")
@@ -180,14 +206,31 @@ def test_bad_site_inputs_exit_2_and_write_nothing(tmp_path, capsys, arguments, m
     assert sorted(path.name for path in tmp_path.iterdir()) == ["taken.txt"]
 
 
-def test_a_site_is_not_written_over_a_folder_with_files_unless_asked(tmp_path, capsys):
+def test_only_an_earlier_site_is_ever_replaced(tmp_path, capsys, monkeypatch):
     out = tmp_path / "site"
     out.mkdir()
     (out / "keep.txt").write_text("x")
     assert main(["site", str(SMOKE), "--out", str(out)]) == 2
-    assert "not empty; pass --overwrite" in capsys.readouterr().err and (out / "keep.txt").exists()
-    assert main(["site", str(SMOKE), "--out", str(out), "--overwrite"]) == 0
-    assert not (out / "keep.txt").exists() and (out / "index.html").exists()
+    assert "not empty; pass --overwrite" in capsys.readouterr().err
+    assert main(["site", str(SMOKE), "--out", str(out), "--overwrite"]) == 2  # not a site: never deleted
+    assert "is not an earlier kae-zoo site" in capsys.readouterr().err and (out / "keep.txt").exists()
+    (out / "keep.txt").unlink()
+    assert main(["site", str(SMOKE), "--out", str(out)]) == 0  # an empty folder is fine
+    assert main(["site", str(SMOKE), "--out", str(out), "--overwrite"]) == 0  # an earlier site is replaced
+    assert (out / "index.html").exists() and (out / "kae-zoo-site.json").exists()
+    # a folder that holds an input, or the working directory, is refused even when it is an earlier site
+    shutil.copy(SMOKE, out / "smoke.nc")
+    assert main(["site", str(out / "smoke.nc"), "--out", str(out), "--overwrite"]) == 2
+    assert "building the site would delete" in capsys.readouterr().err and (out / "smoke.nc").exists()
+    monkeypatch.chdir(out)
+    assert main(["site", str(SMOKE), "--out", ".", "--overwrite"]) == 2
+    assert "building the site would delete" in capsys.readouterr().err and (out / "index.html").exists()
+
+
+def test_an_unwritable_out_is_one_line(tmp_path, capsys):
+    assert main(["site", str(SMOKE), "--out", "/proc/kae-zoo-site"]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "cannot write the site to --out '/proc/kae-zoo-site'" in error
 
 
 def chromium():
@@ -215,16 +258,25 @@ def test_the_site_in_a_real_browser(site, tmp_path):
         table = driver.find_element(By.CSS_SELECTOR, "table.sortable[data-task='sparse_vec']")
         families = [row.get_attribute("data-family") for row in table.find_elements(By.CSS_SELECTOR, "tbody tr")]
         assert families == ["sae", "lifted_sae", "sklearn_dict"]  # the file's order
-        header = table.find_element(By.CSS_SELECTOR, "th[data-metric='dictionary_recovery'] button")
+        header = table.find_element(By.CSS_SELECTOR, "th[data-metric='dictionary_recovery']")
+        header.click()  # the middle of the header cell (its units line), as a user clicks it
+        first = [row.get_attribute("data-family") for row in table.find_elements(By.CSS_SELECTOR, "tbody tr")]
         header.click()
-        ascending = [row.get_attribute("data-family") for row in table.find_elements(By.CSS_SELECTOR, "tbody tr")]
-        header.click()
-        descending = [row.get_attribute("data-family") for row in table.find_elements(By.CSS_SELECTOR, "tbody tr")]
+        second = [row.get_attribute("data-family") for row in table.find_elements(By.CSS_SELECTOR, "tbody tr")]
         recovery = read_results(SMOKE)["dictionary_recovery"].sel(task="sparse_vec", seed=0)
-        expected = sorted(families, key=lambda family: float(recovery.sel(family=family)))
-        assert ascending == expected and descending == expected[::-1] and ascending != families
-        search = driver.find_element(By.CSS_SELECTOR, "input[data-filter]")
+        ascending = sorted(families, key=lambda family: float(recovery.sel(family=family)))
+        assert first == ascending[::-1] and second == ascending  # higher is better: best first, then reversed
+        assert first != families
+        section = table.find_element(By.XPATH, "./ancestor::section")
+        search = section.find_element(By.CSS_SELECTOR, "input[data-filter]")
         assert search.is_displayed()  # the script shows the filter it serves
+        search.send_keys("lifted")
+        assert [row.get_attribute("data-family") for row in table.find_elements(By.CSS_SELECTOR, "tbody tr")
+                if row.is_displayed()] == ["lifted_sae"]
+        search.send_keys("zzz")
+        assert section.find_element(By.CSS_SELECTOR, ".no-match").is_displayed()
+        search.clear()
+        search.send_keys(" ")
         driver.save_screenshot(str(tmp_path / "index.png"))
         driver.find_element(By.LINK_TEXT, "lifted_sae").click()
         assert driver.title.startswith("lifted_sae on sparse_vec")
@@ -254,3 +306,14 @@ def test_families_of_two_data_views_of_a_task_get_two_leaderboards(tmp_path):
         ("digits", "layer_pair"): ["koopman"], ("digits", "autoencode"): ["attractor", "sae"]}
     text = (tmp_path / "site" / "index.html").read_text()
     assert text.count('class="best"') == 1  # attractor's 0.1 against sae's 0.3; koopman ranks alone
+
+
+def test_a_tie_marks_no_best(tmp_path):
+    from kae_zoo.store.results import CellResult, write_results
+
+    cells = [CellResult(family, "sparse_vec", 0, scalars={"steps_to_recovery": 1000.0, "sparsity": value})
+             for family, value in (("sae", 5.0), ("lifted_sae", 4.0))]  # both at the step cap: a tie
+    write_results(tmp_path / "tie.nc", cells, {}, "cpu")
+    assert main(["site", str(tmp_path / "tie.nc"), "--out", str(tmp_path / "site")]) == 0
+    text = (tmp_path / "site" / "index.html").read_text()
+    assert text.count('class="best"') == 1 and 'data-metric="sparsity" data-value="4.0" class="best"' in text

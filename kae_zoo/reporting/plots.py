@@ -108,7 +108,7 @@ def plot_betti_curves(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
             axis.set_ylim(bottom=0)
             axis.grid(alpha=0.3)
         axes[0].legend(fontsize=8, loc="lower left")
-        figure.suptitle(f"Topological simplification on {task} (test split)")
+        figure.suptitle(f"Topological simplification on {task} (test split)", y=1.04)
         written.append(_save(figure, out_dir, f"betti_{task}.png"))
     return written
 
@@ -428,3 +428,23 @@ def plot_all(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
             *plot_recovery(dataset, out_dir),
             *plot_resolution(dataset, out_dir), *plot_spectrum(dataset, out_dir), *plot_ood(dataset, out_dir),
             *plot_ood_roc(dataset, out_dir)]
+
+
+def plot_asv_history(revisions: Sequence[int], commits: Sequence[str], values: np.ndarray, labels: Sequence[str], *,
+                     title: str, unit: str, out_dir: str | Path, filename: str) -> Path:
+    """`filename`: one asv benchmark's value at each recorded commit (x: asv's revision order, labelled by short
+    commit hash), a line per parameter combination; `values` is (n_commits, n_combinations), NaN where it failed."""
+    figure = Figure(figsize=(7, 3.6))
+    axis = figure.subplots()
+    for column, label in enumerate(labels):
+        axis.plot(revisions, values[:, column], marker="o", label=label)
+    axis.set_xticks(list(revisions), list(commits), rotation=45, ha="right", fontsize=7)
+    axis.set_xlabel("commit")
+    axis.set_ylabel(unit)
+    if np.nanmin(values) > 0 and np.nanmax(values) / np.nanmin(values) > 30:
+        axis.set_yscale("log")
+    axis.set_title(title, fontsize=9)
+    if len(labels) > 1:
+        axis.legend(fontsize=7, ncol=2, frameon=False)
+    axis.grid(alpha=0.3)
+    return _save(figure, out_dir, filename)

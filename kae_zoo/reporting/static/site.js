@@ -16,7 +16,9 @@ function sortTable(table, header) {
   const headers = Array.from(header.parentElement.children);
   const index = headers.indexOf(header);
   const kind = header.getAttribute("data-sort");
-  const ascending = header.getAttribute("aria-sort") !== "ascending";
+  const current = header.getAttribute("aria-sort");
+  // The first click puts the best first (descending for a higher-is-better column); the next one reverses.
+  const ascending = current === "none" ? header.getAttribute("data-direction") !== "higher" : current !== "ascending";
   headers.forEach((other) => other.setAttribute("aria-sort", "none"));
   header.setAttribute("aria-sort", ascending ? "ascending" : "descending");
   const body = table.tBodies[0];
@@ -35,15 +37,19 @@ function sortTable(table, header) {
 
 function filterTable(table, text) {
   const needle = text.trim().toLowerCase();
+  let shown = 0;
   Array.from(table.tBodies[0].rows).forEach((row) => {
     const family = (row.getAttribute("data-family") || "").toLowerCase();
     row.hidden = needle !== "" && !family.includes(needle);
+    shown += row.hidden ? 0 : 1;
   });
+  table.closest("section").querySelector(".no-match").hidden = shown > 0;
 }
 
 document.querySelectorAll("table.sortable").forEach((table) => {
   table.querySelectorAll("thead th[data-sort]").forEach((header) => {
-    header.querySelector("button").addEventListener("click", () => sortTable(table, header));
+    // the whole header cell sorts (its button makes it reachable by keyboard; a click on it reaches the cell)
+    header.addEventListener("click", () => sortTable(table, header));
   });
 });
 document.querySelectorAll("input[data-filter]").forEach((input) => {
