@@ -1,11 +1,13 @@
 """`kae-zoo site`: a static, self-contained results site (opens from file://, no server, no network).
 
 Built from result files (runs, sweeps, a reproduction) and optionally an asv html folder:
-- `index.html`: a leaderboard per task (families as rows, every scalar score as a column with its units and
-  direction, mean ± std over seeds as `kae-zoo show` prints it, the number of finished seeds, the best value of
-  each column marked), the reproduction table, links to the sweep pages and to the asv graphs;
-- `pairs/*.html`: a page per (family, task) with its scores, its figures (the plot functions of `kae-zoo report`),
-  its config and the provenance of every seed (version, git sha, machine, data fingerprint, ...);
+- `index.html`: a leaderboard per task and data view (families as rows, every scalar score as a column with its
+  units, direction and split, mean ± std over seeds as `kae-zoo show` prints it, the number of finished seeds, the
+  best mean of each ranked column marked, loss spikes flagged), the reproduction table, links to the sweep pages
+  and to the asv graphs;
+- `pairs/*.html`: a page per (family, task) with its scores, its small categorical curves as tables (OOD scores
+  per method and set, the probe per basis), its training record, its figures (the plot functions of `kae-zoo
+  report`), its config and the provenance of every seed (version, git sha, machine, data fingerprint, ...);
 - `sweeps/*.html`: a page per sweep file with its table and figures;
 - `asv.html`: with `--asv` (the folder `asv publish` writes), every benchmark's history as a static figure, and
   asv's own pages copied under `asv/` (they load their scripts from the internet and need `asv preview`).
@@ -34,6 +36,7 @@ from typing import Sequence
 import numpy as np
 import xarray as xr
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from PIL import Image  # matplotlib's own dependency
 
 from ..core.provenance import PROVENANCE_FIELDS
 from ..core.version import __version__
@@ -245,8 +248,6 @@ def _config_text(cell: xr.Dataset) -> str:
 
 def _compress(paths: Sequence[Path]) -> None:
     """Quantise each PNG to a palette of MAX_COLOURS colours (line plots lose nothing visible; a third the size)."""
-    from PIL import Image
-
     for path in paths:
         with Image.open(path) as image:
             quantised = image.convert("RGB").quantize(colors=MAX_COLOURS)
