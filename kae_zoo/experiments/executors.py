@@ -99,9 +99,7 @@ class DaskExecutor(Executor):
     name = "dask"
 
     def __init__(self, workers: int | None = None, scheduler: str | None = None) -> None:
-        check_workers(workers)
-        if workers is not None and scheduler is not None:
-            raise ValueError("give --workers (a local Dask cluster) or --scheduler (an existing one), not both")
+        check_executor(self.name, workers, scheduler)
         self.workers, self.scheduler = workers, scheduler
 
     def run(self, jobs: Sequence[Job], *, progress: bool = True, description: str = "jobs",

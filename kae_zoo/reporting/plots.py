@@ -33,10 +33,15 @@ SCORE_STYLES = ("-", "--", "-.")  # line style of the 1st, 2nd, 3rd score of a s
 MEMORIZATION_PANELS = (("memorization", "noise_memorization", "memorization_reference"), ("attractor_count",))
 
 
+def safe_file_name(name: str) -> str:
+    """`name` made safe for file systems, Markdown and HTML links (a `file:` task's name holds a path): every
+    character but letters, digits, '.', '-' and '_' becomes '_'."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name)
+
+
 def _save(figure: Figure, out_dir: str | Path, name: str) -> Path:
-    """Write `figure` as `out_dir/name`, the name made safe for file systems and Markdown links (a `file:` task's
-    name holds a path: every character but letters, digits, '.', '-' and '_' becomes '_')."""
-    path = Path(out_dir) / re.sub(r"[^A-Za-z0-9._-]", "_", name)
+    """Write `figure` as `out_dir/name`, the name made safe (`safe_file_name`)."""
+    path = Path(out_dir) / safe_file_name(name)
     with atomic_path(path) as temporary:
         figure.savefig(temporary, format="png", dpi=120, bbox_inches="tight")
     return path

@@ -102,10 +102,10 @@ def default_unlearn_class(n_classes: int) -> int:
     return 4 if n_classes > 4 else n_classes - 1
 
 
-def predicted_classes(model: Surrogate, head: Callable[[Tensor], Tensor], source: Tensor) -> np.ndarray:
-    """The base network's head on the surrogate's predicted target states: one class per sample."""
+def head_classes(head: Callable[[Tensor], Tensor], predicted: Tensor) -> np.ndarray:
+    """The base network's head on a surrogate's predicted target states: one class per sample."""
     with torch.no_grad():
-        return head(predict(model, source)).argmax(dim=1).cpu().numpy()
+        return head(predicted).argmax(dim=1).cpu().numpy()
 
 
 def editing_scores(context: ScoringContext) -> ScorerOutput:
@@ -120,8 +120,9 @@ def editing_scores(context: ScoringContext) -> ScorerOutput:
     edited = unlearn_class(model, train["source"], train["label"], forgotten_class)
     labels = test["label"].cpu().numpy()
     scalars = {"unlearned_class": float(forgotten_class)}
-    for stage, surrogate in (("before", model), ("after", edited)):
-        classes = predicted_classes(surrogate, data.head, test["source"])
+    # before: the unedited surrogate's test predictions, which the context computed once for every scorer
+    for stage, predicted in (("before", context.test_predictions), ("after", predict(edited, test["source"]))):
+        classes = head_classes(data.head, predicted)
         scalars[f"forgotten_accuracy_{stage}"] = forgotten_accuracy(classes, labels, forgotten_class)
         scalars[f"retained_accuracy_{stage}"] = retained_accuracy(classes, labels, forgotten_class)
     return scalars, {}
