@@ -12,30 +12,21 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any, NoReturn, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn, Sequence
 
-from . import __version__
-from .core.acceleration import PRECISIONS
-from .core.atomic import OutputLockedError
-from .core.config import PRESETS
+from .core.config import PRECISIONS, PRESETS
 from .core.registry import UnknownNameError
+from .core.version import __version__
 from .experiments.executors import EXECUTORS, check_executor
-from .experiments.matrix import load_matrix
-from .experiments.runner import RunSpec, run_matrix
-from .experiments.sweep import NAMED_SWEEPS, SweepSpec, run_sweep, sweep_failed
-from .families import get_family, list_families
-from .metrics import get_metric, list_metrics
-from .paper.claims import CLAIMS
-from .paper.reproduce import REPRODUCTION_PRESETS, check_reproduce_settings, incomplete_experiments, run_reproduction
-from .reporting.compare import DEFAULT_ALPHA, DEFAULT_TOLERANCE, compare_results, format_comparison, regressions
-from .reporting.report import write_report
-from .reporting.site import write_site
-from .reporting.summary import format_results
-from .scoring import get_scorer, list_scorers
-from .skeleton import write_family_skeleton
-from .store.results import ResultFileError, read_result_file, read_results
-from .tasks import get_task, list_tasks
+from .store.errors import ResultFileError
 
+if TYPE_CHECKING:
+    from .experiments.runner import RunSpec
+    from .experiments.sweep import SweepSpec
+
+# Only the standard library and light kae_zoo modules are imported at the top: `kae-zoo --help` starts without
+# torch, xarray, matplotlib or Dask (benches/asv/bench_startup.py times it, tests/test_cli.py checks it). Each
+# command imports what it needs when it runs.
 EXIT_REGRESSED, EXIT_USAGE, EXIT_CELL_FAILED = 1, 2, 3
 
 
@@ -161,8 +152,8 @@ def build_parser() -> OneLineParser:
                        help="a swept config field and its values; repeat for more axes (the sweep is their product)")
     sweep.add_argument("--set", action="append", metavar="FAMILY.FIELD=VALUE", help="fix a family config field")
     sweep.add_argument("--preset", default=None, choices=PRESETS, help="default: default")
-    sweep.add_argument("--named", choices=sorted(NAMED_SWEEPS),
-                       help="a predefined sweep (e.g. memorization: attractor on digits, latent_dim 4,16,64 x "
+    sweep.add_argument("--named", metavar="NAME",
+                       help="a predefined sweep (memorization: attractor on digits, latent_dim 4,16,64 x "
                             "n_train_samples 150,300,600,0 x seeds 0,1,2); replaces --family, --task, --seed, "
                             "--axis and --set (--preset smoke tries it in a few minutes)")
     sweep.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
@@ -174,7 +165,7 @@ def build_parser() -> OneLineParser:
 
     reproduce = commands.add_parser("reproduce", help="run the experiment behind every published claim and write a "
                                                       "paper-vs-measured report (reproduction.md, reproduction.nc)")
-    reproduce.add_argument("--preset", default="default", choices=REPRODUCTION_PRESETS,
+    reproduce.add_argument("--preset", default="default", choices=PRESETS,
                            help="default: fits 30 min on 2 CPU cores, with fewer seeds and MNIST epochs (each row "
                                 "says so); paper: the papers' settings (hours on a CPU); smoke: pipeline check only")
     reproduce.add_argument("--out", required=True,
@@ -193,9 +184,9 @@ def build_parser() -> OneLineParser:
                                                   "metric regressed beyond the tolerance and the seed noise")
     compare.add_argument("reference", help="the reference run file (e.g. results/reference/default.nc)")
     compare.add_argument("new", help="the new run file")
-    compare.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE,
+    compare.add_argument("--tolerance", type=float, default=0.05,
                          help="allowed change for the worse, relative to the reference (default 0.05)")
-    compare.add_argument("--alpha", type=float, default=DEFAULT_ALPHA,
+    compare.add_argument("--alpha", type=float, default=0.05,
                          help="with >= 2 seeds a side, a change beyond the tolerance regresses only when Welch's "
                               "one-sided p is below this (default 0.05)")
     compare.add_argument("--require-all", action="store_true",
@@ -233,6 +224,12 @@ def add_executor_arguments(parser: argparse.ArgumentParser, what: str) -> None:
 
 
 def command_list() -> str:
+    from .families import get_family, list_families
+    from .metrics import get_metric, list_metrics
+    from .paper.claims import CLAIMS
+    from .scoring import get_scorer, list_scorers
+    from .tasks import get_task, list_tasks
+
     scorers = list_scorers()  # first: loading scorer plugins registers their metrics
     lines = ["families:"]
     lines += [f"  {name:<16} {get_family(name).__doc__.strip().splitlines()[0]}" for name in list_families()]
@@ -262,6 +259,9 @@ def command_list() -> str:
 
 def run_spec(args: argparse.Namespace) -> RunSpec:
     """The validated RunSpec of `kae-zoo run`'s arguments: a matrix file, or --family, --task, --seed, ..."""
+    from .experiments.matrix import load_matrix
+    from .experiments.runner import RunSpec
+
     if args.matrix:
         given = [option for option, value in (("--family", args.family), ("--task", args.task), ("--seed", args.seed),
                                               ("--preset", args.preset), ("--set", args.set)) if value is not None]
@@ -297,6 +297,10 @@ def run_spec(args: argparse.Namespace) -> RunSpec:
 
 
 def command_run(args: argparse.Namespace) -> int:
+    from .experiments.runner import run_matrix
+    from .reporting.summary import format_results
+    from .store.results import read_result_file
+
     out = check_out_file(args.out)
     spec = run_spec(args)
     try:
@@ -314,6 +318,8 @@ def command_run(args: argparse.Namespace) -> int:
 
 def sweep_spec(args: argparse.Namespace) -> SweepSpec:
     """The SweepSpec of `kae-zoo sweep`'s arguments: a named sweep, or --family, --task, --axis, ... (unvalidated)."""
+    from .experiments.sweep import NAMED_SWEEPS, SweepSpec
+
     design = {"--family": args.family, "--task": args.task, "--seed": args.seed, "--axis": args.axis,
               "--set": args.set}
     if args.named:
@@ -321,6 +327,8 @@ def sweep_spec(args: argparse.Namespace) -> SweepSpec:
         if given:
             raise UsageError(f"--named {args.named} fixes the sweep's design; drop {given[0]} (--preset, --device and "
                              "--threads may change)")
+        if args.named not in NAMED_SWEEPS:
+            raise UsageError(f"--named {args.named!r} is not a named sweep; valid: {', '.join(sorted(NAMED_SWEEPS))}")
         named = NAMED_SWEEPS[args.named]
         return dataclasses.replace(named, preset=args.preset or named.preset, device=args.device, threads=args.threads)
     families, tasks = split_values([args.family] if args.family else []), split_values([args.task] if args.task else [])
@@ -340,6 +348,10 @@ def sweep_spec(args: argparse.Namespace) -> SweepSpec:
 
 
 def command_sweep(args: argparse.Namespace) -> int:
+    from .experiments.sweep import run_sweep, sweep_failed
+    from .reporting.summary import format_results
+    from .store.results import read_result_file
+
     out = check_out_file(args.out)
     spec = sweep_spec(args)
     try:
@@ -360,6 +372,10 @@ def command_sweep(args: argparse.Namespace) -> int:
 
 
 def command_reproduce(args: argparse.Namespace) -> int:
+    from .core.atomic import OutputLockedError
+    from .paper.reproduce import check_reproduce_settings, incomplete_experiments, run_reproduction
+    from .reporting.summary import format_results
+
     out = Path(args.out)
     try:
         check_reproduce_settings(out, args.preset, split_values(args.claim) or None, args.workers)
@@ -376,6 +392,9 @@ def command_reproduce(args: argparse.Namespace) -> int:
 
 
 def command_compare(args: argparse.Namespace) -> int:
+    from .reporting.compare import compare_results, format_comparison, regressions
+    from .store.results import read_results
+
     reference, new = read_results(args.reference), read_results(args.new)
     try:
         differences = compare_results(reference, new, args.tolerance, args.timings, alpha=args.alpha,
@@ -386,7 +405,18 @@ def command_compare(args: argparse.Namespace) -> int:
     return EXIT_REGRESSED if regressions(differences) else 0
 
 
+def command_show(args: argparse.Namespace) -> int:
+    from .reporting.summary import format_results
+    from .store.results import read_result_file
+
+    print(format_results(read_result_file(args.file)))
+    return 0
+
+
 def command_report(args: argparse.Namespace) -> int:
+    from .reporting.report import write_report
+    from .store.results import read_result_file
+
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {args.out!r} is a file; give a folder for the report")
@@ -396,6 +426,8 @@ def command_report(args: argparse.Namespace) -> int:
 
 
 def command_site(args: argparse.Namespace) -> int:
+    from .reporting.site import write_site
+
     try:
         index = write_site(args.files, args.out, asv_html=args.asv, overwrite=args.overwrite, title=args.title)
     except ValueError as error:  # a bad output folder, asv folder or input (a ResultFileError names the file)
@@ -405,6 +437,8 @@ def command_site(args: argparse.Namespace) -> int:
 
 
 def command_new_family(args: argparse.Namespace) -> int:
+    from .skeleton import write_family_skeleton
+
     try:
         folder = write_family_skeleton(args.name, args.out)
     except ValueError as error:
@@ -425,8 +459,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(command_list())
             return 0
         if args.command == "show":
-            print(format_results(read_result_file(args.file)))
-            return 0
+            return command_show(args)
         if args.command == "new-family":
             return command_new_family(args)
         if args.command == "report":

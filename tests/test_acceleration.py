@@ -10,8 +10,10 @@ from torch import nn
 from kae_zoo.cli import main
 from kae_zoo.core.acceleration import Acceleration
 from kae_zoo.experiments.runner import RunSpec, run_cell
+from kae_zoo.families import get_family
 from kae_zoo.metrics.throughput import forward_flops, model_flop_utilisation, peak_flops
 from kae_zoo.scoring.throughput import speed_scores
+from kae_zoo.testing import smoke_model
 
 CPU = torch.device("cpu")
 
@@ -48,6 +50,22 @@ def test_compile_is_applied_in_place_only_when_asked():
     model = nn.Linear(2, 2)
     assert Acceleration().prepare(model) is model and model._compiled_call_impl is None
     assert Acceleration(compile=True).prepare(model) is model and model._compiled_call_impl is not None
+
+
+def test_compile_runs_a_familys_eager_methods_eagerly():
+    model = smoke_model(get_family("koopman"))
+    assert model.eager_methods == ("operator",)
+    model.eval()
+    states = torch.randn(5, *model.spec.state_shape, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        eager = model(states)
+        Acceleration(compile=True).prepare(model)
+        # the instance's operator is now torch.compiler.disable's wrapper around the bound method, not the method
+        assert model.operator is not type(model).operator.__get__(model)
+        assert getattr(model.operator, "__wrapped__", None) is not None
+        compiled = model(states)
+        assert model._operator_cache is not None  # operator ran eagerly and cached K for the next call
+    torch.testing.assert_close(compiled, eager)
 
 
 def test_forward_flops_of_two_linear_layers_by_hand():

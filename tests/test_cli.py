@@ -1,6 +1,8 @@
 """The command line: list, run, show, and one-line errors with exit code 2 that write nothing."""
 
 import dataclasses
+import subprocess
+import sys
 
 import pytest
 
@@ -155,3 +157,32 @@ def test_sweep_then_show_and_report(tmp_path, capsys):
     assert main(["report", str(out), "--out", str(tmp_path / "report")]) == 0
     report = (tmp_path / "report" / "report.md").read_text()
     assert "![memorization_sweep](memorization_sweep.png)" in report and "Spearman" in report
+
+
+HEAVY_LIBRARIES = ("torch", "xarray", "matplotlib", "dask", "distributed", "neuralop", "scipy", "sklearn", "pandas")
+
+
+def imported_libraries(code: str) -> set[str]:
+    """The top-level packages of HEAVY_LIBRARIES that `code` imports, run in a fresh interpreter."""
+    probe = f"{code}\nimport sys\nprint(' '.join(sorted({{name.split('.')[0] for name in sys.modules}})))"
+    result = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True)
+    return set(result.stdout.split()) & set(HEAVY_LIBRARIES)
+
+
+def test_help_imports_no_heavy_library_and_list_only_torch():
+    # what `kae-zoo --help` and `kae-zoo list` import (their time is benches/test_startup.py's and asv's job)
+    assert imported_libraries("import kae_zoo; from kae_zoo.cli import build_parser; build_parser().format_help()") \
+        == set()
+    assert imported_libraries("from kae_zoo.cli import command_list; command_list()") == {"torch"}
+    # a name of the lazy package imports the module that defines it on first use
+    assert "xarray" in imported_libraries("import kae_zoo; kae_zoo.read_results")
+
+
+def test_package_exports_resolve_lazily():
+    import kae_zoo
+    from kae_zoo.experiments.runner import run_matrix
+
+    assert kae_zoo.run_matrix is run_matrix
+    assert all(getattr(kae_zoo, name) is not None for name in kae_zoo.__all__)
+    with pytest.raises(AttributeError, match="has no attribute 'run_matrx'"):
+        kae_zoo.run_matrx

@@ -1,14 +1,6 @@
-"""The core every layer stands on: shared types (Batch, DataSpec, Curve), the surrogate interface and its fit
-settings, capabilities, registries, configs, acceleration, determinism, atomic files and provenance. It imports
-nothing else from kae_zoo."""
+"""The core every layer stands on: shared types (types: Batch, DataSpec, Curve), the surrogate interface and its fit
+settings (surrogate), capabilities, registries (registry), configs (config), acceleration, determinism, atomic
+files and provenance. It imports nothing else from kae_zoo.
 
-from .acceleration import FP32, Acceleration
-from .config import PRESETS, TrainingConfig
-from .registry import Registry, UnknownNameError, import_submodules
-from .surrogate import FitSettings, StepCallback, Surrogate, TrainReport
-from .types import Batch, Curve, DataSpec, DataView, Scores
-from .version import __version__
-
-__all__ = ["FP32", "Acceleration", "PRESETS", "TrainingConfig", "Registry", "UnknownNameError",
-           "import_submodules", "FitSettings", "StepCallback", "Surrogate", "TrainReport", "Batch", "Curve",
-           "DataSpec", "DataView", "Scores", "__version__"]
+Import from the modules themselves (`from kae_zoo.core.config import PRESETS`): this package imports none of them,
+so that light modules (config, registry, version) load without torch."""

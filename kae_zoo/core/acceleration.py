@@ -17,7 +17,7 @@ from typing import Iterator
 import torch
 from torch import nn
 
-PRECISIONS = ("fp32", "tf32", "bf16")
+from .config import PRECISIONS
 
 
 @dataclass(frozen=True)
@@ -54,8 +54,12 @@ class Acceleration:
         return contextlib.nullcontext()
 
     def prepare(self, model: nn.Module) -> nn.Module:
-        """The model, compiled in place when asked for."""
+        """The model, compiled in place when asked for; the methods it names in `eager_methods` then run eagerly
+        (`torch.compiler.disable`, applied here rather than as a decorator: the decorator imports torch._dynamo,
+        seconds at import, whether or not anything is compiled)."""
         if self.compile:
+            for name in getattr(model, "eager_methods", ()):
+                setattr(model, name, torch.compiler.disable(getattr(model, name)))
             model.compile()
         return model
 

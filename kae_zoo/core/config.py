@@ -17,6 +17,8 @@ from typing import Any, Literal, Mapping, TypeVar
 
 PRESETS = ("smoke", "default", "paper")
 PresetName = Literal["smoke", "default", "paper"]
+# how a run computes (`kae_zoo.core.acceleration`): fp32, TF32 matmuls on CUDA, or bfloat16 autocast
+PRECISIONS = ("fp32", "tf32", "bf16")
 
 ConfigT = TypeVar("ConfigT", bound="TrainingConfig")
 

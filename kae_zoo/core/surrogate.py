@@ -88,6 +88,9 @@ class Surrogate(nn.Module, ABC):
     fits_itself: ClassVar[bool] = False
     # what the family offers scorers beyond the interface (`kae_zoo.core.capabilities`), e.g. {"dictionary"}
     capabilities: ClassVar[frozenset[str]] = frozenset()
+    # methods that run eagerly when the model is compiled (`Acceleration.prepare` wraps them in
+    # torch.compiler.disable), e.g. one that caches a tensor across calls
+    eager_methods: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: TrainingConfig, spec: DataSpec) -> None:
         super().__init__()

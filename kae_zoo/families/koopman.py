@@ -88,6 +88,7 @@ class KoopmanAE(Surrogate):
 
     config_class = KoopmanConfig
     data_view = "layer_pair"
+    eager_methods = ("operator",)  # eager under torch.compile, so that inference reuses K (`operator`)
     capabilities = frozenset({LINEAR_OPERATOR})
     presets = {
         "smoke": {"n_epochs": 20, "cycle_epochs": 10, "n_substeps": 10},
@@ -139,7 +140,6 @@ class KoopmanAE(Surrogate):
         self.register_buffer("operator_edit", torch.zeros(config.observable_dim, config.observable_dim))
         self._operator_cache: tuple[tuple, Tensor] | None = None
 
-    @torch.compiler.disable  # runs eagerly under torch.compile, so that inference reuses K (below)
     def operator(self, t: float = 1.0) -> Tensor:
         """K^(t) = exp(t G) + t E; for t = n/k exp(t G) is computed as the paper does, exp(G/k)^n. E (the edit)
         is zero unless the model was edited.

@@ -22,7 +22,6 @@ from typing import Literal
 
 import numpy as np
 import torch
-from sklearn.decomposition import MiniBatchDictionaryLearning, sparse_encode
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
@@ -87,6 +86,7 @@ class SklearnDictionary(SparseCodingAE):
     def encode(self, x: Tensor) -> Tensor:
         """Lasso codes against the current atoms: sklearn's `sparse_encode` with the settings `transform` uses."""
         config = self.config
+        from sklearn.decomposition import sparse_encode  # on use: keeps CLI start-up fast
         codes = sparse_encode(as_array(x.flatten(1)), as_array(self.components),
                               algorithm=f"lasso_{config.solver}", alpha=config.sparsity_weight)
         return torch.from_numpy(codes).to(x.device, x.dtype)
@@ -112,6 +112,7 @@ class SklearnDictionary(SparseCodingAE):
         config, seed = self.config, settings.seed
         on_step, track_every_steps = settings.on_step, settings.track_every_steps
         config.validate()
+        from sklearn.decomposition import MiniBatchDictionaryLearning  # on use: keeps CLI start-up fast
         estimator = MiniBatchDictionaryLearning(
             n_components=config.n_atoms, alpha=config.sparsity_weight, batch_size=config.batch_size,
             fit_algorithm=config.solver, transform_algorithm=f"lasso_{config.solver}",

@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import rankdata, spearmanr
 
 
 @dataclass(frozen=True)
@@ -30,6 +29,7 @@ def spearman_correlation(x: np.ndarray, y: np.ndarray) -> RankCorrelation:
     x, y = x[complete], y[complete]
     if len(x) < 3:
         raise ValueError(f"a rank correlation needs at least 3 complete pairs, got {len(x)}")
+    from scipy.stats import rankdata, spearmanr  # on use: keeps CLI start-up fast
     x_ranks, y_ranks = rankdata(x) - (len(x) + 1) / 2, rankdata(y) - (len(y) + 1) / 2  # centred mean ranks
     denominator = np.sqrt(np.sum(x_ranks**2) * np.sum(y_ranks**2))
     rho = float(np.sum(x_ranks * y_ranks) / denominator) if denominator > 0 else float("nan")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.spatial.distance import pdist
 
 from . import metric
 
@@ -33,6 +32,7 @@ def isometry_error(states: np.ndarray, latents: np.ndarray) -> float:
     latents = np.asarray(latents, dtype=np.float64).reshape(len(latents), -1)
     if len(states) != len(latents) or len(states) < 2:
         raise ValueError(f"need at least 2 paired points, got {len(states)} states and {len(latents)} latents")
+    from scipy.spatial.distance import pdist  # on use: keeps CLI start-up fast
     state_distances, latent_distances = pdist(states), pdist(latents)
     denominator = np.sum(state_distances**2)
     if denominator == 0:

@@ -9,9 +9,6 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from scipy.stats import rankdata
-from sklearn.covariance import EmpiricalCovariance, LedoitWolf
-from sklearn.neighbors import NearestNeighbors
 
 from . import metric
 
@@ -35,6 +32,7 @@ def ood_auroc(id_scores: np.ndarray, ood_scores: np.ndarray) -> float:
     - n_ood (n_ood + 1) / 2) / (n_id n_ood); equal to sklearn's roc_auc_score with ID = 0, OOD = 1.
     """
     id_scores, ood_scores = _scores(id_scores, "id_scores"), _scores(ood_scores, "ood_scores")
+    from scipy.stats import rankdata  # on use: keeps CLI start-up fast
     ranks = rankdata(np.concatenate([id_scores, ood_scores]))  # ties get their mid-rank
     n_id, n_ood = len(id_scores), len(ood_scores)
     return float((ranks[n_id:].sum() - n_ood * (n_ood + 1) / 2) / (n_id * n_ood))
@@ -91,6 +89,7 @@ def knn_distance(train_latents: np.ndarray, query_latents: np.ndarray, k: int = 
     train_latents = np.asarray(train_latents, dtype=np.float64)
     if not 1 <= k <= len(train_latents):
         raise ValueError(f"k must be in [1, {len(train_latents)}] (the number of training latents), got {k}")
+    from sklearn.neighbors import NearestNeighbors  # on use: keeps CLI start-up fast
     neighbours = NearestNeighbors(n_neighbors=k).fit(train_latents)
     distances, _ = neighbours.kneighbors(np.asarray(query_latents, dtype=np.float64))
     return distances[:, k - 1]
@@ -105,6 +104,7 @@ def mahalanobis_distance(
     (well-conditioned even when latent dimensions are nearly collinear) or the plain empirical estimate
     (inverted with a pseudo-inverse). Squared, as sklearn returns it: the ranking, so AUROC and FPR95, is the same.
     """
+    from sklearn.covariance import EmpiricalCovariance, LedoitWolf  # on use: keeps CLI start-up fast
     estimators = {"ledoit_wolf": LedoitWolf, "empirical": EmpiricalCovariance}
     if estimator not in estimators:
         raise ValueError(f"estimator {estimator!r} is not one of {', '.join(estimators)}")

@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from . import MetricSpec, metric, register_metric
 from .geometry import state_error
@@ -65,6 +64,7 @@ def match_atoms(
     n_true, n_learned = cosines.shape
     if n_learned < n_true:
         raise ValueError(f"the learned dictionary has {n_learned} atoms; it needs at least the true {n_true}")
+    from scipy.optimize import linear_sum_assignment  # on use: keeps CLI start-up fast
     rows, columns = linear_sum_assignment(np.sqrt(1.0 - cosines**2))  # rows come back as 0 .. n_true - 1
     return columns, cosines[rows, columns]
 

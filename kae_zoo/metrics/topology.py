@@ -25,8 +25,6 @@ k = 10 still resolves loops of 80-100 points; k = 16 gives a slightly wider delt
 from __future__ import annotations
 
 import numpy as np
-from ripser import ripser
-from scipy.spatial.distance import pdist, squareform
 
 DEFAULT_K = 10
 DEFAULT_DELTA = 2.0
@@ -46,6 +44,7 @@ def _distances(points: np.ndarray, max_points: int, seed: int) -> np.ndarray:
     if len(cloud) > max_points:
         cloud = cloud[np.sort(np.random.default_rng(seed).choice(len(cloud), max_points, replace=False))]
     cloud = cloud - cloud.mean(axis=0)
+    from scipy.spatial.distance import pdist, squareform  # on use: keeps CLI start-up fast
     distances = squareform(pdist(cloud))
     tolerance = DUPLICATE_TOLERANCE * np.sqrt((cloud**2).sum(axis=1).max())
     keep = ~np.triu(distances <= tolerance, k=1).any(axis=0)
@@ -91,6 +90,7 @@ def betti_numbers(
         return np.array([1, 0])
     radii = _neighbour_radii(distances, k)
     normalised = distances / np.sqrt(np.outer(radii, radii))
+    from ripser import ripser  # on use: keeps CLI start-up fast
     diagrams = ripser(normalised, maxdim=1, thresh=delta, distance_matrix=True)["dgms"]
     return np.array([int(np.isinf(diagram[:, 1]).sum()) for diagram in diagrams[:2]])
 

@@ -15,13 +15,15 @@ by a factor sqrt(5/4) = 1.12.)
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Mapping
+from typing import TYPE_CHECKING, Callable, Mapping
 
 import numpy as np
-import xarray as xr
 
 from ..metrics.correlation import spearman_correlation
-from ..reporting.summary import mean_std
+from ..metrics.spread import mean_std
+
+if TYPE_CHECKING:  # xarray only in annotations: `kae-zoo list` shows the claims without importing it
+    import xarray as xr
 
 HOLDS, PARTLY, FAILS, NOT_RUN = "holds", "holds partly", "does not hold", "not run"
 
@@ -58,7 +60,7 @@ class Finding:
     detail: str  # the numbers behind the verdict
 
 
-Judge = Callable[[Mapping[str, xr.Dataset]], Finding]
+Judge = Callable[[Mapping[str, "xr.Dataset"]], Finding]
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import numpy as np
 import xarray as xr
 
 from ..metrics.correlation import spearman_correlation
+from ..metrics.spread import mean_std
 from ..store.results import CELL_DIMS, is_reproduction, is_sweep, metric_names, setting_names, sweep_axes
 
 # (score, against): the rank correlations a sweep file shows when it has both variables; n_train_used is the
@@ -20,17 +21,6 @@ SWEEP_CORRELATIONS = (("memorization", "n_train_used"), ("noise_memorization", "
 
 # The training record (kae_zoo.metrics.training): shown in its own section, not as table columns.
 TRAINING_RECORD = ("scored_epoch", "epochs_run", "loss_spike_ratio", "loss_spike")
-
-
-def mean_std(values: np.ndarray) -> tuple[float, float]:
-    """Mean and sample standard deviation (ddof 1: the spread of seeds as draws from the seed distribution) of the
-    finite values; the std is NaN for fewer than two values and both are NaN for none. Every "±" kae-zoo prints or
-    stores (show, compare, reproduce) is this std."""
-    finite = np.asarray(values, dtype=float)
-    finite = finite[np.isfinite(finite)]
-    if finite.size == 0:
-        return float("nan"), float("nan")
-    return float(finite.mean()), float(finite.std(ddof=1)) if finite.size > 1 else float("nan")
 
 
 def format_mean_std(values: np.ndarray) -> str:

@@ -42,6 +42,7 @@ import xarray as xr
 from ..core.atomic import atomic_path
 from ..core.provenance import PROVENANCE_FIELDS, git_sha, kae_zoo_version, now
 from ..metrics import METRICS, MetricSpec
+from .errors import ResultFileError
 
 CELL_DIMS = ("family", "task", "seed")
 CELL_STRINGS = ("status", "error", "split_description", "family_config", *PROVENANCE_FIELDS)
@@ -54,10 +55,6 @@ REPRODUCTION_STRINGS = ("source", "statement", "paper_value", "measured", "verdi
                         "departures", "experiments")
 REPRODUCTION_NUMBERS = ("measured_mean", "measured_std", "n_seeds")
 Curve = tuple[tuple[str, ...], dict[str, list], np.ndarray]
-
-
-class ResultFileError(ValueError):
-    """A file that is not a readable kae-zoo result file; the message says what is wrong."""
 
 
 @dataclass

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.datasets import load_digits
 
 from . import register_task
 from .base import ClassificationTask, RawSplits, stratified_split
@@ -23,6 +22,7 @@ class DigitsTask(ClassificationTask):
                     "default": _BASE, "paper": _BASE}
 
     def raw_splits(self) -> tuple[RawSplits, str]:
+        from sklearn.datasets import load_digits  # on use: keeps CLI start-up fast
         bunch = load_digits()
         features = (bunch.data / 16.0).astype(np.float32)
         labels = bunch.target.astype(np.int64)

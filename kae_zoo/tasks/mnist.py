@@ -8,7 +8,6 @@ images (a stratified, seeded draw) are the validation set. With only the 10k tes
 from __future__ import annotations
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from . import register_task
 from .base import ClassificationTask, DataUnavailableError, RawSplits, stratified_split
@@ -48,6 +47,7 @@ class MnistTask(ClassificationTask):
         if "train" in available_splits(root):
             train_images, train_labels = load_mnist_split(root, "train")
             features = normalise(train_images)
+            from sklearn.model_selection import train_test_split  # on use: keeps CLI start-up fast
             train_index, val_index = train_test_split(
                 np.arange(len(train_labels)), test_size=N_VALIDATION_FULL, stratify=train_labels,
                 random_state=SPLIT_SEED,

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-from sklearn.datasets import load_digits
 
 from . import mnist
 from .mnist_files import load_mnist_split, mnist_root
@@ -90,6 +89,7 @@ def mnist_set_for_digits(n_samples: int, rng: np.random.Generator) -> np.ndarray
 
 def digits_set_for_mnist(n_samples: int, rng: np.random.Generator) -> np.ndarray:
     """Up to `n_samples` scikit-learn digits as mnist-task features."""
+    from sklearn.datasets import load_digits  # on use: keeps CLI start-up fast
     images = load_digits().images
     return digits_as_mnist(images[_draw(len(images), n_samples, rng)])
 

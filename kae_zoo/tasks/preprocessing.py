@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import orthogonal_procrustes
 
 
 @dataclass(frozen=True)
@@ -63,6 +62,7 @@ def fit_layer_transforms(
         if index == len(unrotated) - 1 or scaled.shape[1] != reference.shape[1]:
             rotation = np.eye(scaled.shape[1])
         else:
+            from scipy.linalg import orthogonal_procrustes  # on use: keeps CLI start-up fast
             rotation, _ = orthogonal_procrustes(scaled, reference)
         transforms.append(LayerTransform(mean, components, float(scale), rotation))
     return transforms
