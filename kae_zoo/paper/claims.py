@@ -409,7 +409,7 @@ def judge(claim: Claim, results: Mapping[str, xr.Dataset | str]) -> Finding:
     """The claim's finding from its experiments' Datasets; "not run" with the reason when an experiment is missing
     (a string in `results` is why its file does not exist) or produced no usable cell."""
     for name in claim.experiments:
-        if not isinstance(results.get(name), xr.Dataset):
+        if name not in results or isinstance(results[name], str):
             return not_run(str(results.get(name, f"experiment {name!r} was not run")))
     try:
         return claim.judge(results)  # type: ignore[arg-type]
