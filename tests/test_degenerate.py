@@ -33,6 +33,7 @@ PROBE_REASON = "k = 2 noise attractors >= 2, the dimension"
 
 def test_data_dimension_by_hand():
     assert data_dimension(YINYANG_LIKE) == 2  # float32 rounding of 1 - x must not count as a third direction
+    assert data_dimension(YINYANG_LIKE.astype(np.float64)) == 2  # nor once converted to float64
     assert data_dimension(np.eye(3)) == 2  # three points of R^3 span a plane once centred
     assert data_dimension(np.ones((4, 3))) == 0  # one point repeated: no direction at all
     with pytest.raises(ValueError, match="examples must be a non-empty finite 2-D array"):

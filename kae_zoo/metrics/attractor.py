@@ -143,10 +143,9 @@ def memorization_degenerate_reason(reference: float) -> str:
 
 def data_dimension(examples: np.ndarray) -> int:
     """Dimension of the data: the numerical rank of the examples (rows) centred by their mean, singular values
-    below max(n, d) x the machine epsilon of the examples' dtype (float32 states: 1.2e-7) x the largest counted
-    as zero. Yinyang's four features (x, y, 1 - x, 1 - y) have dimension 2."""
-    examples = np.asarray(examples)
-    epsilon = np.finfo(examples.dtype if np.issubdtype(examples.dtype, np.floating) else np.float64).eps
+    below max(n, d) x float32's machine epsilon (1.2e-7: states are computed in float32, even when handed over as
+    float64) x the largest counted as zero. Yinyang's four features (x, y, 1 - x, 1 - y) have dimension 2."""
+    epsilon = float(np.finfo(np.float32).eps)
     examples = _matrix(np.reshape(examples, (len(examples), -1)), "examples")
     singular = np.linalg.svd(examples - examples.mean(axis=0), compute_uv=False)
     if singular[0] == 0:
