@@ -315,7 +315,7 @@ def test_training_and_scoring_see_the_same_subset(smoke_digits, monkeypatch):
     assert report.n_steps == model.config.n_epochs  # 100 examples at batch 128: one step per epoch
     for key in ("source", "label"):
         assert torch.equal(seen["batch"][key], subset[key])
-    scalars, _ = attractor_scores(model, data, seed=2)
+    scalars, _, _ = attractor_scores(model, data, seed=2)
     assert scalars["n_train_used"] == 100
     # memorization_reference is memorization of the test examples against the training examples: the subset's
     test = data.splits["test"]["source"].numpy()
@@ -344,13 +344,13 @@ def smoke_digits():
 
 def test_attractor_scores_are_seeded(smoke_digits):
     model, data = smoke_digits
-    first_scalars, first_curves = attractor_scores(model, data, seed=0)
-    second_scalars, second_curves = attractor_scores(model, data, seed=0)
+    first_scalars, first_curves, _ = attractor_scores(model, data, seed=0)
+    second_scalars, second_curves, _ = attractor_scores(model, data, seed=0)
     assert first_scalars == second_scalars
     for name, (dims, coords, values) in first_curves.items():
         np.testing.assert_array_equal(values, second_curves[name][2])
     # another seed draws other noise starts and other OOD sets
-    _, other_curves = attractor_scores(model, data, seed=1)
+    _, other_curves, _ = attractor_scores(model, data, seed=1)
     assert not np.array_equal(other_curves["ood_auroc"][2], first_curves["ood_auroc"][2], equal_nan=True)
 
 

@@ -6,7 +6,7 @@ They sit at the bottom of the package so that tasks (which make batches), famili
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -41,7 +41,9 @@ class DataSpec:
 
 @dataclass
 class Scores:
-    """Scalar scores and curves of one cell, by metric name."""
+    """Scalar scores and curves of one cell, by metric name, and why a score is NaN where it is degenerate on the
+    task (meaningless by its definition, e.g. a probe whose k reaches the data's dimension), by metric name."""
 
     scalars: dict[str, float]
     curves: dict[str, Curve]
+    degenerate: dict[str, str] = field(default_factory=dict)

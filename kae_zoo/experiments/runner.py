@@ -192,7 +192,7 @@ def _run_cell(family_name: str, task_name: str, seed: int, *, preset: str, devic
         logger.warning("cell %s/%s/%d failed: %s", family_name, task_name, seed, error)
         result.status, result.error = "failed", failure_reason(error)
         return result
-    result.scalars, result.curves = scores.scalars, scores.curves
+    result.scalars, result.curves, result.degenerate = scores.scalars, scores.curves, scores.degenerate
     return result
 
 

@@ -121,6 +121,51 @@ def probe_reconstruction(data: np.ndarray, basis: np.ndarray) -> float:
     return float(np.linalg.norm(data - (basis.T @ coefficients).T) / norm)
 
 
+# Memorization is read against memorization_reference (fresh data); both are at most 1, the score of an attractor
+# that sits on a training example. When fresh data already sit within 1 degree of arc of a training example on
+# average (1 - reference < 1 - cos 1 deg), no attractor can score measurably above fresh data: the score cannot
+# tell memorization from generalization (2-D data such as yinyang, densely covered by its training set: 0.99996).
+MEMORIZATION_MIN_ROOM = 1.0 - float(np.cos(np.radians(1.0)))  # 1.52e-4
+
+
+def memorization_degenerate_reason(reference: float) -> str:
+    """Why memorization (and noise_memorization) cannot be read on this task, "" when they can: the reference
+    leaves less than MEMORIZATION_MIN_ROOM below the score's maximum of 1."""
+    if not np.isfinite(reference):
+        raise ValueError(f"reference must be a finite cosine, got {reference!r}")
+    room = 1.0 - reference
+    if room >= MEMORIZATION_MIN_ROOM:
+        return ""
+    return (f"fresh test examples already score {reference:.6f} (1 - reference = {room:.2g} < "
+            f"{MEMORIZATION_MIN_ROOM:.2g}, i.e. within 1 degree of a training example): no attractor can score "
+            f"measurably above fresh data, so memorization cannot be told from generalization on this task")
+
+
+def data_dimension(examples: np.ndarray) -> int:
+    """Dimension of the data: the numerical rank of the examples (rows) centred by their mean, singular values
+    below max(n, d) x float32's machine epsilon (1.2e-7: states are computed in float32, even when handed over as
+    float64) x the largest counted as zero. Yinyang's four features (x, y, 1 - x, 1 - y) have dimension 2."""
+    epsilon = float(np.finfo(np.float32).eps)
+    examples = _matrix(np.reshape(examples, (len(examples), -1)), "examples")
+    singular = np.linalg.svd(examples - examples.mean(axis=0), compute_uv=False)
+    if singular[0] == 0:
+        return 0
+    return int(np.sum(singular > singular[0] * max(examples.shape) * epsilon))
+
+
+def probe_degenerate_reason(n_vectors: int, dimension: int, n_features: int) -> str:
+    """Why the probe cannot be read on this task, "" when it can: with k >= the data's dimension the top-k
+    principal axes (and, once k >= the number of features, any k independent vectors) span the data exactly, so
+    every basis reconstructs the test split to rounding (~1e-16) and the probe no longer compares dictionaries."""
+    if n_vectors < 1 or dimension < 0 or n_features < 1:
+        raise ValueError(f"need k >= 1, dimension >= 0 and features >= 1, got {n_vectors}, {dimension}, {n_features}")
+    if n_vectors < dimension:
+        return ""
+    return (f"k = {n_vectors} noise attractors >= {dimension}, the dimension of the centred training data "
+            f"({n_features} features): the top-k principal axes reconstruct it exactly, so the probe cannot compare "
+            f"the attractors with a random or a PCA basis")
+
+
 register_metric(MetricSpec("memorization_reference", "mean over held-out test examples of the max cosine similarity "
                            "to a training example: `memorization` of fresh data, the level attractors are read "
                            "against", "1", higher_is_better=None, split="test"))

@@ -7,7 +7,10 @@ failed more often than the reference's (as a share of its cells) has regressed.
 Metrics: every scalar metric with a direction ("higher" or "lower"; "none" is never judged) that both files
 hold for the pair, over the finished seeds of each file (the seeds need not be the same: 0,1,2 against 3,4,5 is
 the usual way to ask whether a change is beyond seed noise). A metric whose definition version differs between
-the files is reported as "definition changed" and not judged: the numbers come from two formulas.
+the files is reported as "definition changed" and not judged: the numbers come from two formulas. A metric NaN
+on both sides (a score degenerate on the task, `kae_zoo.store.results.degenerate_scores`) is not compared; one
+with values in the reference and none in the new file is "missing" (listed, not a regression), with the new
+file's reason when its cells call the score degenerate.
 
 The rule, fixed before any comparison was made. With means m_ref, m_new, the change for the worse is compared
 with the tolerance, `tolerance` x max(|m_ref|, 1e-3) (relative, with a floor so that a reference of 0 still
@@ -33,7 +36,7 @@ import numpy as np
 import xarray as xr
 from scipy import stats
 
-from ..store.results import CELL_DIMS, metric_names
+from ..store.results import CELL_DIMS, degenerate_scores, metric_names
 from .summary import format_grid, format_mean_std, mean_std
 
 TIMING_METRICS = ("train_seconds", "throughput", "mfu")
@@ -148,6 +151,13 @@ def _failed_share(dataset: xr.Dataset, family: str, task: str) -> tuple[float, i
     return n_failed / n_ran, n_failed, n_ran
 
 
+def _degenerate_note(dataset: xr.Dataset, name: str, family: str, task: str) -> str:
+    """Why `name` of the pair is NaN in `dataset` where its cells call it degenerate; "" otherwise."""
+    reasons = {reason for where, metric, reason in degenerate_scores(dataset.sel(family=[family], task=[task]))
+               if metric == name}
+    return f"degenerate in the new file: {sorted(reasons)[0]}" if reasons else ""
+
+
 def compare_results(reference: xr.Dataset, new: xr.Dataset, tolerance: float = DEFAULT_TOLERANCE,
                     timings: bool = False, *, alpha: float = DEFAULT_ALPHA,
                     require_all: bool = False) -> list[Difference]:
@@ -189,7 +199,8 @@ def compare_results(reference: xr.Dataset, new: xr.Dataset, tolerance: float = D
                 continue
             verdict, p_value = judge_change(before, after, higher_is_better=direction == "higher", tolerance=tolerance,
                                             alpha=alpha)
-            differences.append(Difference(name, family, task, before, after, direction, verdict, p_value))
+            note = _degenerate_note(new, name, family, task) if after.n == 0 else ""
+            differences.append(Difference(name, family, task, before, after, direction, verdict, p_value, note))
     return differences
 
 

@@ -20,6 +20,9 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from ..core.atomic import atomic_path
+from ..core.capabilities import LATENT_MAP
+from ..core.registry import UnknownNameError
+from ..families import get_family
 from ..store.results import sweep_axes
 from .summary import constant_along
 
@@ -28,6 +31,13 @@ HOMOLOGY_LABELS = {0: r"$\beta_0$ (components)", 1: r"$\beta_1$ (loops)"}
 # on the x axis at the score that records the value used.
 AXIS_POSITIONS = {"n_train_samples": "n_train_used"}
 SCORE_STYLES = ("-", "--", "-.")  # line style of the 1st, 2nd, 3rd score of a sweep panel
+# Marker, marker size and line width of the 1st, 2nd, 3rd score of a sweep panel: each drawn thinner and smaller
+# than the one before, with hollow markers after the first, so that equal scores (noise_memorization on
+# memorization) stay visible one on top of the other.
+SCORE_MARKERS = (("o", 7.0, 2.6), ("s", 4.5, 1.5), ("^", 3.5, 1.0))
+TIME_AXIS = "trajectory time t"
+ITERATION_AXIS = "iteration of the latent map f (steps)"
+BASE_AXIS = "base network layer"
 # The sweep panels of `kae-zoo report`: memorization (with its data-free variant and its fresh-data reference)
 # and attractor counts for attractor sweeps; the test reconstruction error for every sweep.
 MEMORIZATION_PANELS = (("memorization", "noise_memorization", "memorization_reference"), ("attractor_count",))
@@ -61,8 +71,17 @@ def _family_curves(dataset: xr.Dataset, variable: str, task: str, dim: str) -> l
 
 
 def _progress(n_points: int) -> np.ndarray:
-    """Positions 0..1 of a curve's points: trajectory step s of S at s/S, base layer l of L at l/L."""
+    """Positions 0..1 of a curve's points: base layer l of L at l/L."""
     return np.linspace(0.0, 1.0, n_points) if n_points > 1 else np.zeros(n_points)
+
+
+def trajectory_axis(family: str) -> str:
+    """What a family's trajectory moves along: iterations of its latent map (LATENT_MAP capability, the attractor
+    family) or trajectory time t (every other family; also one this process does not know)."""
+    try:
+        return ITERATION_AXIS if LATENT_MAP in get_family(family).capabilities else TIME_AXIS
+    except UnknownNameError:
+        return TIME_AXIS
 
 
 def _base_curve(dataset: xr.Dataset, task: str) -> xr.DataArray | None:
@@ -80,66 +99,113 @@ def _base_curve(dataset: xr.Dataset, task: str) -> xr.DataArray | None:
     return None
 
 
+def _trajectory_positions(dataset: xr.Dataset, family: str, task: str, curve: xr.DataArray) -> np.ndarray:
+    """The trajectory times (or iterations) of a Betti curve's steps: `betti_time` (mean over seeds) where the file
+    has it, else the step index."""
+    if "betti_time" in dataset:
+        times = dataset["betti_time"].sel(family=family, task=task, step=curve.step).mean("seed").values
+        if np.isfinite(times).all():
+            return times
+    return curve.step.values.astype(float)
+
+
+def _tick_labels(axis, x: np.ndarray, max_ticks: int = 11) -> None:
+    """A tick with its value at every point of x (every n-th when there are more than `max_ticks`)."""
+    every = int(np.ceil(len(x) / max_ticks))
+    axis.set_xticks(x[::every], [f"{value:g}" for value in x[::every]])
+
+
 def plot_betti_curves(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
-    """One figure per task, `betti_<task>.png`: beta_0 and beta_1 along each family's trajectory (mean over
-    seeds, min-max band) beside the base network's layers, on a common progress axis from start to end."""
+    """One figure per task, `betti_<task>.png`: beta_0 and beta_1 (columns) along each family's trajectory (mean
+    over seeds, min-max band), a row per kind of trajectory axis: trajectory time t (Koopman: t = 0 is the base
+    network's input, t = 1 its output, so its layers are drawn on the same row against a top axis naming them)
+    and iterations of the latent map (the attractor family's f(z) = E(D(z))); the base network alone gets a row
+    of its own when no family runs on trajectory time."""
     if "betti" not in dataset:
         return []
     written = []
     for task in dataset.task.values:
-        figure = Figure(figsize=(9, 3.6))
-        axes = figure.subplots(1, 2)
-        drawn = False
-        for family in dataset.family.values:
+        rows: dict[str, list[tuple[str, np.ndarray, xr.DataArray]]] = {}
+        for family in map(str, dataset.family.values):
             curve = dataset["betti"].sel(family=family, task=task).dropna("step", how="all")
             if curve.sizes["step"] == 0 or not np.isfinite(curve.values).any():
                 continue
-            x = _progress(curve.sizes["step"])
-            for axis, dim in zip(axes, (0, 1)):
-                _mean_and_band(axis, x, curve.sel(homology_dim=dim), marker="o", label=f"{family} trajectory")
-            drawn = True
-        if not drawn:
+            x = _trajectory_positions(dataset, family, str(task), curve)
+            rows.setdefault(trajectory_axis(family), []).append((family, x, curve))
+        if not rows:
             continue
         base = _base_curve(dataset, task)
-        if base is not None:
-            x = _progress(base.sizes["layer"])
+        kinds = [kind for kind in (TIME_AXIS, ITERATION_AXIS) if kind in rows]
+        if base is not None and TIME_AXIS not in rows:
+            kinds.insert(0, BASE_AXIS)
+        figure = Figure(figsize=(9, 3.4 * len(kinds)), layout="constrained")
+        grid = figure.subplots(len(kinds), 2, squeeze=False)
+        for row, kind in enumerate(kinds):
+            axes = grid[row]
+            for family, x, curve in rows.get(kind, []):
+                for axis, dim in zip(axes, (0, 1)):
+                    _mean_and_band(axis, x, curve.sel(homology_dim=dim), marker="o", label=f"{family} trajectory")
+                    _tick_labels(axis, x)
+            if base is not None and kind in (TIME_AXIS, BASE_AXIS):
+                times = np.concatenate([x for _, x, _ in rows.get(kind, [])]) if kind in rows else np.zeros(1)
+                low, high = (times.min(), times.max()) if times.max() > times.min() else (0.0, 1.0)
+                x = low + (high - low) * _progress(base.sizes["layer"])
+                names = [str(name) for name in base.layer.values]
+                for axis, dim in zip(axes, (0, 1)):
+                    axis.plot(x, base.sel(homology_dim=dim), "k--", marker="s", label="base network layers")
+                    if kind == BASE_AXIS:
+                        axis.set_xticks(x, names, rotation=45, fontsize=7)
+                    else:
+                        top = axis.secondary_xaxis("top")
+                        top.set_xticks(x, names, rotation=45, fontsize=7)
+                        top.set_xlabel(f"{BASE_AXIS} (black, dashed)", fontsize=8)
             for axis, dim in zip(axes, (0, 1)):
-                axis.plot(x, base.sel(homology_dim=dim), "k--", marker="s", label="base network layers")
-                axis.set_xticks(x, [str(name) for name in base.layer.values], rotation=45, fontsize=7)
-        for axis, dim in zip(axes, (0, 1)):
-            axis.set_title(HOMOLOGY_LABELS[dim] + ", summed over classes")
-            axis.set_xlabel("progress: trajectory time t / base layer")
-            axis.yaxis.get_major_locator().set_params(integer=True)
-            axis.set_ylim(bottom=0)
-            axis.grid(alpha=0.3)
-        axes[0].legend(fontsize=8, loc="lower left")
-        figure.suptitle(f"Topological simplification on {task} (test split)", y=1.04)
+                axis.set_title(HOMOLOGY_LABELS[dim] + ", summed over classes", fontsize=10)
+                axis.set_xlabel(kind)
+                axis.yaxis.get_major_locator().set_params(integer=True)
+                axis.set_ylim(bottom=0)
+                axis.grid(alpha=0.3)
+            axes[0].legend(fontsize=8, loc="lower left")
+        figure.suptitle(f"Topological simplification on {task} (test split; mean over seeds, min-max band)")
         written.append(_save(figure, out_dir, f"betti_{task}.png"))
     return written
 
 
 def plot_accuracy(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
-    """`accuracy.png`: each family's surrogate accuracy beside the base network's, per task (mean, std over seeds)."""
+    """`accuracy.png`: per task with accuracies, the base network's and each family's surrogate accuracy as a point
+    (mean over seeds) with a ±std error bar and each seed as a small dot. Points, not bars, because the y axis
+    does not start at 0: the gaps are a few percentage points, invisible on a 0-1 axis, and a bar's length would
+    exaggerate them; the y label says where the axis starts."""
     if "accuracy" not in dataset or not np.isfinite(dataset["accuracy"].values).any():
         return []
-    tasks = [str(task) for task in dataset.task.values]
-    bars: list[tuple[str, xr.DataArray]] = [("base network", dataset["base_accuracy"].max("family"))] \
+    series: list[tuple[str, xr.DataArray]] = [("base network", dataset["base_accuracy"].max("family"))] \
         if "base_accuracy" in dataset else []
-    bars += [(str(family), dataset["accuracy"].sel(family=family)) for family in dataset.family.values]
-    figure = Figure(figsize=(max(4.0, 1.6 * len(tasks) * len(bars) / 2), 3.6))
+    series += [(str(family), dataset["accuracy"].sel(family=family)) for family in dataset.family.values]
+    tasks = [str(task) for task in dataset.task.values
+             if np.isfinite(dataset["accuracy"].sel(task=task).values).any()]
+    shown = [(label, values) for label, values in series if np.isfinite(values.sel(task=tasks).values).any()]
+    figure = Figure(figsize=(max(4.5, 1.4 * len(tasks) * len(shown) / 2 + 2), 3.6), layout="constrained")
     axis = figure.subplots()
-    width = 0.8 / len(bars)
-    positions = np.arange(len(tasks))
-    for index, (label, values) in enumerate(bars):
-        axis.bar(positions + index * width, values.mean("seed").values, width,
-                 yerr=np.nan_to_num(values.std("seed", ddof=1).values) if values.sizes["seed"] > 1 else None,
-                 label=label)
-    axis.set_xticks(positions + width * (len(bars) - 1) / 2, tasks)
-    finite = np.concatenate([np.asarray(values.values, dtype=float).ravel() for _, values in bars])
-    finite = finite[np.isfinite(finite)]
-    axis.set_ylim(max(0.0, finite.min() - 0.05), 1.0)
-    axis.set_ylabel("accuracy (test split)")
-    axis.legend(fontsize=8)
+    width = 0.6 / max(len(shown) - 1, 1)
+    for index, (label, values) in enumerate(shown):
+        colour = f"C{index % 10}"
+        for position, task in enumerate(tasks):
+            cell = values.sel(task=task).values.astype(float)
+            cell = cell[np.isfinite(cell)]
+            if not cell.size:
+                continue
+            x = position - 0.3 + index * width if len(shown) > 1 else float(position)
+            error = cell.std(ddof=1) if cell.size > 1 else None
+            axis.errorbar(x, cell.mean(), yerr=error, fmt="o", color=colour, capsize=4, markersize=7,
+                          label=label if position == 0 or label not in axis.get_legend_handles_labels()[1] else None)
+            axis.plot(np.full(cell.size, x + 0.06), cell, ".", color=colour, alpha=0.6, markersize=4)
+    axis.set_xticks(np.arange(len(tasks)), tasks)
+    axis.set_xlim(-0.6, len(tasks) - 0.4)
+    low, high = axis.get_ylim()
+    axis.set_ylim(low, min(high, 1.0) if low < 1.0 else high)
+    axis.set_ylabel(f"accuracy (test split)\naxis starts at {axis.get_ylim()[0]:.3f}, not 0")
+    axis.set_title("points: mean over seeds, bars: ±std, dots: seeds", fontsize=8)
+    axis.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     axis.grid(axis="y", alpha=0.3)
     return [_save(figure, out_dir, "accuracy.png")]
 
@@ -205,7 +271,7 @@ def plot_resolution(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
 
 def plot_spectrum(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
     """One figure per task, `spectrum_<task>.png`: the eigenvalues of K in the complex plane with the unit circle,
-    every seed of every family that has them (one colour per family, one marker per seed)."""
+    every seed of every family that has them (one colour per seed, one marker per family)."""
     if "eigenvalue_real" not in dataset:
         return []
     markers = "o^sDvP*X"
@@ -214,15 +280,15 @@ def plot_spectrum(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
         figure = Figure(figsize=(4.8, 4.8))
         axis = figure.subplots()
         drawn = False
-        for colour, family in enumerate(dataset.family.values):
-            for index, seed in enumerate(dataset.seed.values):
+        for family_index, family in enumerate(dataset.family.values):
+            for colour, seed in enumerate(dataset.seed.values):
                 cell = dataset.sel(family=family, task=task, seed=seed)
                 real, imag = cell["eigenvalue_real"].values, cell["eigenvalue_imag"].values
                 kept = np.isfinite(real) & np.isfinite(imag)
                 if not kept.any():
                     continue
-                axis.scatter(real[kept], imag[kept], s=14, color=f"C{colour}", marker=markers[index % len(markers)],
-                             alpha=0.7, label=f"{family}, seed {seed}")
+                axis.scatter(real[kept], imag[kept], s=14, color=f"C{colour % 10}",
+                             marker=markers[family_index % len(markers)], alpha=0.7, label=f"{family}, seed {seed}")
                 drawn = True
         if not drawn:
             continue
@@ -262,14 +328,15 @@ def _draw_sweep_panel(axis, dataset: xr.Dataset, scores: Sequence[str], x_axis: 
     colours = [f"C{index}" for index in range(10)]
     line_values = dataset[line_axis].values if line_axis else [None]
     line_labels = _axis_positions(dataset, line_axis)[1] if line_axis else [""]
-    for style, name in zip(SCORE_STYLES, scores):
+    for style, (marker, size, width), name in zip(SCORE_STYLES, SCORE_MARKERS, scores):
         values = dataset[name]
         reference = line_axis is not None and constant_along(values, line_axis)
         for index, value in enumerate(line_values[:1] if reference else line_values):
             curve = values.sel({line_axis: value}) if line_axis else values
             curve = curve.transpose(x_axis, "seed").isel({x_axis: order})
             colour = "black" if reference else colours[index % len(colours)]
-            axis.plot(x, curve.mean("seed"), linestyle=style, marker="o", markersize=3, color=colour)
+            axis.plot(x, curve.mean("seed"), linestyle=style, marker=marker, markersize=size, linewidth=width,
+                      color=colour, markerfacecolor=colour if marker == SCORE_MARKERS[0][0] else "none", label=name)
             axis.fill_between(x, curve.min("seed"), curve.max("seed"), color=colour, alpha=0.15)
     if np.all(x > 0) and x.max() / x.min() >= 4:
         axis.set_xscale("log")
@@ -277,7 +344,9 @@ def _draw_sweep_panel(axis, dataset: xr.Dataset, scores: Sequence[str], x_axis: 
     axis.set_xticks(x, labels)
     axis.set_xlabel(x_axis if x_axis not in AXIS_POSITIONS else f"{x_axis} (examples used)")
     axis.grid(alpha=0.3)
-    handles = [Line2D([], [], color="grey", linestyle=style, label=name) for style, name in zip(SCORE_STYLES, scores)]
+    handles = [Line2D([], [], color="grey", linestyle=style, marker=marker, markersize=size, linewidth=width,
+                      markerfacecolor="grey" if marker == SCORE_MARKERS[0][0] else "none", label=name)
+               for style, (marker, size, width), name in zip(SCORE_STYLES, SCORE_MARKERS, scores)]
     if line_axis:
         handles += [Line2D([], [], color=colours[index % len(colours)], label=f"{line_axis} {label}")
                     for index, label in enumerate(line_labels)]
@@ -333,12 +402,13 @@ def _pairs_with_values(dataset: xr.Dataset, variable: str) -> Iterator[tuple[str
 
 def plot_ood(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
     """One figure per family and task with OOD scores, `ood_<family>_<task>.png`: AUROC of each detector on each
-    OOD set (bars: mean over seeds, whiskers: min-max), chance at 0.5."""
+    OOD set (bars: mean over seeds, whiskers: min-max), chance at 0.5; the legend outside the axes, clear of the
+    bars."""
     paths = []
     for family, task, auroc in _pairs_with_values(dataset, "ood_auroc"):
         methods = [str(name) for name in auroc.ood_method.values]
         sets = [str(name) for name in auroc.ood_set.values]
-        figure = Figure(figsize=(max(4.0, 1.2 * len(sets) * len(methods) / 2), 3.4))
+        figure = Figure(figsize=(max(4.0, 1.2 * len(sets) * len(methods) / 2) + 1.4, 3.4), layout="constrained")
         axis = figure.subplots()
         width = 0.8 / len(methods)
         positions = np.arange(len(sets))
@@ -352,7 +422,7 @@ def plot_ood(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
         axis.set_ylim(0.0, 1.0)
         axis.set_ylabel(f"AUROC vs {task} test split")
         axis.set_title(f"{family} on {task}: OOD detection ({auroc.sizes['seed']} seeds)", fontsize=9)
-        axis.legend(fontsize=7, ncol=2)
+        axis.legend(fontsize=7, title="detector", title_fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         axis.grid(axis="y", alpha=0.3)
         paths.append(_save(figure, out_dir, f"ood_{family}_{task}.png"))
     return paths
@@ -364,7 +434,7 @@ def plot_ood_roc(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
     paths = []
     for family, task, roc in _pairs_with_values(dataset, "ood_roc_tpr"):
         sets = [str(name) for name in roc.ood_set.values]
-        figure = Figure(figsize=(3.2 * len(sets), 3.2))
+        figure = Figure(figsize=(3.3 * len(sets), 3.4), layout="constrained")
         axes = np.atleast_1d(figure.subplots(1, len(sets), sharey=True))
         fpr = roc.fpr.values
         for axis, ood_set in zip(axes, sets):
@@ -374,12 +444,14 @@ def plot_ood_roc(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
                     _mean_and_band(axis, fpr, curve, label=str(method))
             axis.plot([0, 1], [0, 1], color="gray", linewidth=0.8, linestyle=":")
             axis.set_title(f"OOD set: {ood_set}", fontsize=9)
-            axis.set_xlabel(f"FPR ({task} test split flagged)")
+            axis.set_xlabel("FPR")
+            axis.set_xticks([0, 0.25, 0.5, 0.75, 1], ["0", "0.25", "0.5", "0.75", "1"])
             axis.set_xlim(0, 1)
             axis.set_ylim(0, 1.01)
             axis.grid(alpha=0.3)
         axes[0].set_ylabel("TPR (OOD flagged)")
         axes[0].legend(fontsize=7)
+        figure.supxlabel(f"FPR: share of the {task} test split flagged as OOD", fontsize=9)
         figure.suptitle(f"{family} on {task}: OOD ROC curves ({roc.sizes['seed']} seeds)", fontsize=9)
         paths.append(_save(figure, out_dir, f"ood_roc_{family}_{task}.png"))
     return paths

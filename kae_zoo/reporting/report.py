@@ -14,6 +14,28 @@ from ..store.results import is_sweep
 from .plots import plot_all, plot_sweep_figures
 from .summary import format_reproduction, format_results
 
+# What a reader must know to read a figure honestly, by the start of its file name (longest match first).
+CAPTIONS = {
+    "accuracy": "Points (mean over seeds) with ±std bars and each seed as a dot; the y axis does not start at 0 "
+                "(its start is in the y label), so read the gaps off the axis, not off the points' heights.",
+    "betti": "Each row has its own x axis: trajectory time t (Koopman; the base network's layers on the top axis, "
+             "t = 0 its input, t = 1 its output) or iterations of the latent map f (attractor).",
+    "ood_roc": "One panel per OOD set; chance is the dotted diagonal.",
+    "ood": "Bars: mean AUROC over seeds, whiskers: min-max; chance at 0.5 (dotted).",
+    "spectrum": "One colour per seed, one marker per family; the unit circle in grey.",
+    "memorization_sweep": "Scores told apart by marker and line style (memorization: large filled circles under "
+                          "the smaller hollow markers of noise_memorization, so both show where they are equal); "
+                          "a score NaN on a degenerate cell (see the text above) is left out.",
+}
+
+
+def caption(stem: str) -> str:
+    """The caption of the figure file `stem` ("" when it has none)."""
+    for prefix in sorted(CAPTIONS, key=len, reverse=True):
+        if stem.startswith(prefix):
+            return CAPTIONS[prefix]
+    return ""
+
 
 def write_report(dataset: xr.Dataset, out_dir: str | Path, source: str = "") -> Path:
     """Write every figure and `report.md` (the `kae-zoo show` text plus the figures) under `out_dir`; a sweep
@@ -25,6 +47,8 @@ def write_report(dataset: xr.Dataset, out_dir: str | Path, source: str = "") -> 
     lines += ["```", format_results(dataset), "```", ""]
     for figure in figures:
         lines += [f"![{figure.stem}]({figure.name})", ""]
+        if caption(figure.stem):
+            lines += [f"*{caption(figure.stem)}*", ""]
     path = out_dir / "report.md"
     with atomic_path(path) as temporary:
         temporary.write_text("\n".join(lines))

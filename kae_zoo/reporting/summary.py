@@ -11,7 +11,15 @@ import xarray as xr
 
 from ..metrics.correlation import spearman_correlation
 from ..metrics.spread import mean_std
-from ..store.results import CELL_DIMS, is_reproduction, is_sweep, metric_names, setting_names, sweep_axes
+from ..store.results import (
+    CELL_DIMS,
+    degenerate_scores,
+    is_reproduction,
+    is_sweep,
+    metric_names,
+    setting_names,
+    sweep_axes,
+)
 
 # (score, against): the rank correlations a sweep file shows when it has both variables; n_train_used is the
 # training-set size the attractor family actually used (its n_train_samples axis, 0 = all, resolved)
@@ -30,7 +38,6 @@ def format_mean_std(values: np.ndarray) -> str:
         return "-"
     text = f"{mean:.4g}" if abs(mean) < 1e4 else f"{mean:.3e}"
     return text if np.isnan(std) else f"{text} ± {std:.2g}"
-
 
 
 def pair_cells(dataset: xr.Dataset) -> Iterator[tuple[str, str, xr.Dataset]]:
@@ -277,6 +284,20 @@ def _provenance_line(dataset: xr.Dataset) -> str:
     return "\n".join([line, "cells from:", *(f"  {count} cell(s): {key}" for key, count in origins.items())])
 
 
+def format_degenerate(dataset: xr.Dataset) -> str:
+    """The scores that are NaN because they are degenerate on their task (not failures): one line per cell and
+    metric with the reason the scorer recorded; "" when there are none."""
+    found = degenerate_scores(dataset)
+    if not found:
+        return ""
+    lines = ["degenerate scores (NaN: meaningless by their definition on these cells, not failures):"]
+    for where, metric, reason in found:
+        cell = (f"{where['family']}/{where['task']} seed {where['seed']}" if "family" in where
+                else ", ".join(f"{dim}={value}" for dim, value in where.items()))
+        lines.append(f"  {cell}: {metric}: {reason}")
+    return "\n".join(lines)
+
+
 def format_sweep(dataset: xr.Dataset) -> str:
     """The `kae-zoo show` text of a sweep file: provenance, what was swept, the table, rank correlations, failures."""
     config = json.loads(dataset.attrs["config"])
@@ -287,7 +308,7 @@ def format_sweep(dataset: xr.Dataset) -> str:
             f"{', ' + fixed if fixed else ''}): {axes} x seeds {seeds}; scores mean ± std over seeds, on the held-out "
             f"test split unless noted (curves are not kept in sweep files)")
     parts = [_provenance_line(dataset), what, format_sweep_table(dataset), format_split_note(dataset),
-             format_rank_correlations(dataset), format_sweep_failures(dataset)]
+             format_rank_correlations(dataset), format_degenerate(dataset), format_sweep_failures(dataset)]
     return "\n\n".join(part for part in parts if part)
 
 
@@ -310,5 +331,6 @@ def format_results(dataset: xr.Dataset) -> str:
         return format_reproduction(dataset)
     header = f"{_provenance_line(dataset)}; metrics on the held-out test split"
     parts = [header, format_table(dataset), format_split_note(dataset), format_training(dataset),
-             format_betti_curves(dataset), format_ood_table(dataset), format_probe(dataset), format_failures(dataset)]
+             format_betti_curves(dataset), format_ood_table(dataset), format_probe(dataset), format_degenerate(dataset),
+             format_failures(dataset)]
     return "\n\n".join(part for part in parts if part)

@@ -20,6 +20,10 @@ drew them for training; n_train_used says how many.
    mean, on k vectors: the decoded noise attractors (centred likewise), a random orthogonal basis, and the top-k
    principal axes of the training split; k = the number of noise attractors, capped at the state size (the k
    largest basins are kept then).
+   Degenerate scores are NaN, with the reason returned (`kae_zoo.metrics.attractor`): the probe when k reaches the
+   dimension of the centred training data (every basis is then exact to rounding), memorization and
+   noise_memorization when memorization_reference leaves no room below 1 (fresh data already sit on training
+   examples: low-dimensional data densely covered by its training set).
 3. OOD detection (dims ood_method, ood_set): ID = the task's test split, OOD = `kae_zoo.tasks.ood_sets`. Scores,
    higher = more OOD: "trajectory" (the paper's: mean over z_0 = E(x), ..., z_T of the distance to the training
    attractors, T the step the stopping rule holds or the cap), "knn" (distance to the k-th nearest training
@@ -45,10 +49,13 @@ from ..core.types import Curve
 from ..metrics.attractor import (
     attractor_count,
     convergence_fraction,
+    data_dimension,
     iterations_to_converge,
     jacobian_spectral_norm,
     jacobian_spectral_radius,
     memorization,
+    memorization_degenerate_reason,
+    probe_degenerate_reason,
     probe_reconstruction,
 )
 from ..metrics.ood import (
@@ -206,6 +213,8 @@ def attractor_scores(model: Surrogate, data: TaskData, seed: int, *,
         decoded = to_numpy(in_chunks(model.decode, attractors)).reshape(len(attractors), -1)
         scalars["memorization"] = memorization(decoded, train_flat)
     scalars["memorization_reference"] = memorization(test_flat, train_flat)
+    degenerate: dict[str, str] = {}
+    memorization_reason = memorization_degenerate_reason(scalars["memorization_reference"])
     logger.info("%s: %d training attractors, %.3f of training latents converged", data.task, len(attractors),
                 scalars["convergence_fraction"])
 
@@ -218,13 +227,22 @@ def attractor_scores(model: Surrogate, data: TaskData, seed: int, *,
         scalars["noise_memorization"] = memorization(decoded_noise, train_flat)
         basin_sizes = np.bincount(noise_labels[noise_labels >= 0], minlength=len(noise_attractors))
         largest = np.argsort(-basin_sizes, kind="stable")[: train_flat.shape[1]]  # k at most the state size
-        test_centred = test_flat - train_flat.mean(axis=0)
-        bases = probe_bases(decoded_noise[largest], train_flat, seed)
-        curves["probe_reconstruction"] = (("probe_basis",), {"probe_basis": list(PROBE_BASES)},
-                                          np.array([probe_reconstruction(test_centred, bases[name])
-                                                    for name in PROBE_BASES]))
+        probe_reason = probe_degenerate_reason(len(largest), data_dimension(train_flat), train_flat.shape[1])
+        if probe_reason:
+            errors = np.full(len(PROBE_BASES), np.nan)
+            degenerate["probe_reconstruction"] = probe_reason
+        else:
+            test_centred = test_flat - train_flat.mean(axis=0)
+            bases = probe_bases(decoded_noise[largest], train_flat, seed)
+            errors = np.array([probe_reconstruction(test_centred, bases[name]) for name in PROBE_BASES])
+        curves["probe_reconstruction"] = (("probe_basis",), {"probe_basis": list(PROBE_BASES)}, errors)
+    if memorization_reason:
+        for name in ("memorization", "noise_memorization"):
+            if name in scalars:
+                scalars[name] = float("nan")
+                degenerate[name] = memorization_reason
     curves.update(ood_curves(model, data, train, train_latents, attractors, seed=seed, sets=sets))
-    return scalars, curves
+    return scalars, curves, degenerate
 
 
 def attractors_scorer(context: ScoringContext) -> ScorerOutput:

@@ -1,7 +1,8 @@
 """The scorer registry: what a scorer needs, what it measures, and `score`, which runs every scorer a cell meets.
 
 A `Scorer` is a function of a `ScoringContext` (the trained model, the task's data, the training report, the
-seed) that returns scalars and curves by metric name, plus what it needs: task capabilities (labels, a base
+seed) that returns scalars and curves by metric name (and, where a score is degenerate on the task, its reason,
+the score itself NaN), plus what it needs: task capabilities (labels, a base
 network's head, layer states, a ground-truth dictionary, grids) and model capabilities (a dictionary, a linear
 latent operator, a latent map, grid invariance; `kae_zoo.core.capabilities`). `score` runs, in name order, every
 scorer whose needs the (model, task) pair meets, and checks that each returns only the metrics it declared, with
@@ -20,6 +21,7 @@ import functools
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
+import numpy as np
 from torch import Tensor
 
 from ..core import capabilities
@@ -31,7 +33,9 @@ from ..core.types import Curve, Scores
 from ..metrics import METRICS, MetricSpec, get_metric, register_metric
 from ..tasks.base import TaskData
 
-ScorerOutput = tuple[dict[str, float], dict[str, Curve]]
+ScorerOutput = tuple[dict[str, float], dict[str, Curve]] | tuple[dict[str, float], dict[str, Curve], dict[str, str]]
+"""(scalars, curves) by metric name, optionally with a third mapping: metric -> why it is degenerate on this cell
+(its value then NaN, or left out)."""
 
 
 @dataclass(frozen=True)
@@ -155,9 +159,16 @@ class ScorerError(RuntimeError):
     """A scorer failed or returned something it did not declare; the message names the scorer."""
 
 
-def check_output(scorer: Scorer, scalars: Mapping[str, float], curves: Mapping[str, Curve]) -> None:
-    """ScorerError unless every scalar is a declared metric without dims and every curve one with its dims."""
+def check_output(scorer: Scorer, scalars: Mapping[str, float], curves: Mapping[str, Curve],
+                 degenerate: Mapping[str, str] | None = None) -> None:
+    """ScorerError unless every scalar is a declared metric without dims, every curve one with its dims, and every
+    degenerate metric a declared one with a reason and no finite value."""
     declared = {spec.name: spec for spec in scorer.metrics}
+    for name, reason in (degenerate or {}).items():
+        values = scalars.get(name, curves[name][2] if name in curves else np.nan)
+        if name not in declared or not reason or np.isfinite(np.asarray(values, dtype=float)).any():
+            raise ScorerError(f"scorer {scorer.name!r} calls {name!r} degenerate, which needs a declared metric, a "
+                              f"reason and NaN values; got reason {reason!r}, values {values!r}")
     for name in scalars:
         if name not in declared or declared[name].dims:
             raise ScorerError(f"scorer {scorer.name!r} returned scalar {name!r}, which it does not declare as a "
@@ -174,14 +185,17 @@ def score(context: ScoringContext) -> Scores:
     A scorer that raises fails the cell (the runner records the reason, which names the scorer)."""
     scalars: dict[str, float] = {}
     curves: dict[str, Curve] = {}
+    degenerate: dict[str, str] = {}
     for scorer in applicable_scorers(context.model, context.data):
         try:
-            new_scalars, new_curves = scorer.compute(context)
+            new_scalars, new_curves, *notes = scorer.compute(context)
         except ScorerError:
             raise
         except Exception as error:
             raise ScorerError(f"scorer {scorer.name!r}: {type(error).__name__}: {error}") from error
-        check_output(scorer, new_scalars, new_curves)
+        new_degenerate = dict(notes[0]) if notes else {}
+        check_output(scorer, new_scalars, new_curves, new_degenerate)
         scalars.update(new_scalars)
         curves.update(new_curves)
-    return Scores(scalars, curves)
+        degenerate.update(new_degenerate)
+    return Scores(scalars, curves, degenerate)

@@ -5,8 +5,10 @@ metric with attrs `units`, `long_name`, `direction` ("higher", "lower" or "none"
 `definition_version` (raised whenever the metric's formula changes) and `split`; settings a cell ran with rather
 than measured (`MetricSpec.role` "setting", e.g. `unlearned_class`) are non-index coordinates over the cell dims,
 with `units` and `long_name`. Per-cell string variables `status` ("ok" / "failed"), `error`, `split_description`,
-`family_config` and the cell's provenance (`provenance.PROVENANCE_FIELDS`: data fingerprint, preset, device,
-machine, threads, precision, compile, kae-zoo version, git sha, torch version, creation time). Global attrs
+`family_config`, `degenerate` (JSON {metric: why it is NaN} for the scores that are degenerate on the cell's task,
+"" when none; files from before it read as "") and the cell's provenance (`provenance.PROVENANCE_FIELDS`: data
+fingerprint, preset, device, machine, threads, precision, compile, kae-zoo version, git sha, torch version, creation
+time). Global attrs
 `kae_zoo_version`, `git_sha`, `torch_version`, `device`, `created` and `config` (JSON: netCDF attributes take
 numbers, strings and arrays only) describe the last write; a file may hold cells of several runs, and each
 cell's own provenance says where it came from. Files are written atomically: a temporary file, then a rename.
@@ -45,7 +47,7 @@ from ..metrics import METRICS, MetricSpec
 from .errors import ResultFileError
 
 CELL_DIMS = ("family", "task", "seed")
-CELL_STRINGS = ("status", "error", "split_description", "family_config", *PROVENANCE_FIELDS)
+CELL_STRINGS = ("status", "error", "split_description", "family_config", "degenerate", *PROVENANCE_FIELDS)
 LEGACY_DEFINITION_VERSION = 0  # metrics of files written before definitions were versioned
 REQUIRED_ATTRS = ("kae_zoo_version", "git_sha", "torch_version", "device", "created", "config")
 SWEEP_KIND = "sweep"  # the `kind` attribute of a sweep file; run files have no `kind`
@@ -71,11 +73,12 @@ class CellResult:
     split_description: str = ""
     family_config: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, str] = field(default_factory=dict)  # provenance.PROVENANCE_FIELDS -> value
+    degenerate: dict[str, str] = field(default_factory=dict)  # metric -> why it is NaN on this cell
 
     def strings(self) -> dict[str, str]:
         """Every per-cell string the store writes (CELL_STRINGS), provenance included ("" where unknown)."""
         values = {"status": self.status, "error": self.error, "split_description": self.split_description,
-                  "family_config": self.family_config}
+                  "family_config": self.family_config, "degenerate": self.degenerate or ""}
         return {name: _cell_string(values[name] if name in values else self.provenance.get(name, ""))
                 for name in CELL_STRINGS}
 
@@ -364,9 +367,30 @@ def _stored_cell(selected: xr.Dataset, family: str, task: str, seed: int, settin
     cell = CellResult(family, task, seed, status=str(selected["status"].item()), error=str(selected["error"].item()),
                       split_description=str(selected["split_description"].item()),
                       family_config=json.loads(str(selected["family_config"].item()) or "{}"),
-                      provenance={name: str(selected[name].item()) for name in PROVENANCE_FIELDS})
+                      provenance={name: str(selected[name].item()) for name in PROVENANCE_FIELDS},
+                      degenerate=_degenerate(selected))
     cell.scalars.update({name: float(selected[name].item()) for name in settings})
     return cell
+
+
+def _degenerate(selected: xr.Dataset) -> dict[str, str]:
+    """The {metric: reason} of one stored cell's `degenerate` string; {} when none or the file predates it."""
+    text = str(selected["degenerate"].item()) if "degenerate" in selected else ""
+    return json.loads(text) if text else {}
+
+
+def degenerate_scores(dataset: xr.Dataset) -> list[tuple[dict[str, Any], str, str]]:
+    """Every degenerate score of a run or sweep Dataset: (the cell's coordinates, metric, reason), in file order."""
+    if "degenerate" not in dataset:
+        return []
+    notes = dataset["degenerate"]
+    found = []
+    for position in np.ndindex(*notes.shape):
+        text = str(notes.values[position])
+        if text:
+            where = {dim: notes[dim].values[index].item() for dim, index in zip(notes.dims, position)}
+            found += [(where, metric, reason) for metric, reason in json.loads(text).items()]
+    return found
 
 
 def cells_from_dataset(dataset: xr.Dataset) -> list[CellResult]:
