@@ -11,6 +11,7 @@ import dataclasses
 import json
 import logging
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any, NoReturn, Sequence
 
@@ -18,10 +19,10 @@ from . import __version__
 from .core.acceleration import PRECISIONS
 from .core.atomic import OutputLockedError
 from .core.config import PRESETS
-from .core.registry import UnknownNameError
+from .core.registry import UnknownNameError, did_you_mean
 from .experiments.executors import EXECUTORS, check_executor
 from .experiments.matrix import load_matrix
-from .experiments.runner import RunSpec, run_matrix
+from .experiments.runner import RunSpec, missing_view, run_matrix
 from .experiments.sweep import NAMED_SWEEPS, SweepSpec, run_sweep, sweep_failed
 from .families import get_family, list_families
 from .metrics import get_metric, list_metrics
@@ -35,6 +36,7 @@ from .scoring import get_scorer, list_scorers
 from .skeleton import write_family_skeleton
 from .store.results import ResultFileError, read_result_file, read_results
 from .tasks import get_task, list_tasks
+from .tasks.array_file import ArrayFileTask
 
 EXIT_REGRESSED, EXIT_USAGE, EXIT_CELL_FAILED = 1, 2, 3
 
@@ -48,6 +50,13 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"kae-zoo: error: {message} (see kae-zoo {self.prog.split()[-1]} --help)\n")
+
+    def _check_value(self, action: argparse.Action, value: Any) -> None:
+        """A value outside an option's choices (a command, --preset, --named, --executor, ...) names the closest."""
+        if action.choices is not None and value not in action.choices:
+            choices = ", ".join(map(repr, action.choices))
+            raise argparse.ArgumentError(action, f"invalid choice: {value!r}; {did_you_mean(value, action.choices)}"
+                                                 f"choose from {choices}")
 
 
 def split_values(values: Sequence[str] | None) -> list[str]:
@@ -232,31 +241,81 @@ def add_executor_arguments(parser: argparse.ArgumentParser, what: str) -> None:
                         help="with --executor dask: an existing cluster's scheduler, e.g. tcp://HOST:8786")
 
 
+LIST_WIDTH = 120  # columns `kae-zoo list` keeps every line within
+# what each data view is, for the grid's legend (kae_zoo.core.types.DataView)
+VIEW_MEANINGS = {"layer_pair": "a base network's layer i -> layer j states", "autoencode": "the task's own inputs"}
+
+
+def described(rows: Sequence[tuple[str, str]]) -> list[str]:
+    """'  name  text' lines with the texts aligned after the longest name and wrapped within LIST_WIDTH columns."""
+    pad = max(len(name) for name, _ in rows) + 2
+    lines = []
+    for name, text in rows:
+        lines += textwrap.wrap(text, LIST_WIDTH, initial_indent=f"  {name:<{pad}}", subsequent_indent=" " * (pad + 2),
+                               break_on_hyphens=False) or [f"  {name}"]
+    return lines
+
+
+def runs_where(families: Sequence[str], tasks: Sequence[tuple[str, type]]) -> list[str]:
+    """The task x family grid of `kae-zoo list`: "yes" where the family can run on the task, else the one word the
+    runner refuses it for (`missing_view`: the data view the family trains on that the task lacks). Family columns
+    that would overrun LIST_WIDTH continue in a further block of the same rows."""
+    classes = {family: get_family(family) for family in families}
+    cells = {(task, family): missing_view(classes[family], task_class) or "yes"
+             for task, task_class in tasks for family in families}
+    label_width = max(len(task) for task, _ in tasks) + 2
+    widths = {family: max(len(family), *(len(cells[task, family]) for task, _ in tasks)) + 2 for family in families}
+    blocks: list[list[str]] = [[]]
+    for family in families:
+        if blocks[-1] and 2 + label_width + sum(widths[f] for f in blocks[-1]) + widths[family] > LIST_WIDTH:
+            blocks.append([])
+        blocks[-1].append(family)
+    lines = []
+    for block in blocks:
+        lines.append("  " + " " * label_width + "".join(f"{family:<{widths[family]}}" for family in block).rstrip())
+        lines += ["  " + f"{task:<{label_width}}" + "".join(f"{cells[task, family]:<{widths[family]}}"
+                                                             for family in block).rstrip() for task, _ in tasks]
+    missing = sorted({cell for cell in cells.values() if cell != "yes"})
+    legend = "; ".join(f"{view} = it trains on {VIEW_MEANINGS.get(view, f'the {view} view')}, which the task lacks"
+                       for view in missing)
+    return lines + (textwrap.wrap(f"(yes: the family runs on the task; {legend})", LIST_WIDTH, initial_indent="  ",
+                                  subsequent_indent="  ") if legend else [])
+
+
 def command_list() -> str:
+    """Every family, task, metric, scorer, preset and claim, with which family runs on which task."""
     scorers = list_scorers()  # first: loading scorer plugins registers their metrics
+    families = list_families()
     lines = ["families:"]
-    lines += [f"  {name:<16} {get_family(name).__doc__.strip().splitlines()[0]}" for name in list_families()]
+    lines += described([(name, get_family(name).__doc__.strip().splitlines()[0]) for name in families])
     lines.append("tasks:")
-    lines += [f"  {name:<16} {get_task(name).description}" for name in list_tasks()]
-    lines.append(f"  {'file:PATH.npz':<16} your own arrays: features (n, d), integer labels (n,), optional split "
-                 "(0/1/2 = train/val/test); README section 'Your own data'")
+    lines += described([(name, get_task(name).description) for name in list_tasks()] + [
+        ("file:PATH.npz", "your own arrays: features (n, d), integer labels (n,), optional split (0/1/2 = "
+                          "train/val/test); README section 'Your own data'")])
+    lines.append("which family runs on which task (kae-zoo run refuses the others before it starts):")
+    lines += runs_where(families, [(name, get_task(name)) for name in list_tasks()] + [("file:PATH.npz",
+                                                                                        ArrayFileTask)])
     lines.append("metrics:")
+    rows = []
     for name in list_metrics():
         spec = get_metric(name)
         direction = {"higher": "higher is better", "lower": "lower is better", "none": "no better side"}[
             spec.direction]
         kind = "setting" if spec.role == "setting" else f"{direction}, definition v{spec.version}"
         dims = f" [{', '.join(spec.dims)}]" if spec.dims else ""
-        lines.append(f"  {name:<22} {spec.long_name} ({spec.units}, {kind}){dims}")
+        rows.append((name, f"{spec.long_name} ({spec.units}, {kind}){dims}"))
+    lines += described(rows)
     lines.append("scorers (each runs on the cells whose task and model offer what it needs):")
+    rows = []
     for name in scorers:
         scorer = get_scorer(name)
         needs = sorted(scorer.task_needs) + sorted(f"model: {need}" for need in scorer.model_needs)
-        lines.append(f"  {name:<22} {scorer.description or name} (needs: {', '.join(needs) or 'nothing'}; "
-                     f"writes: {', '.join(spec.name for spec in scorer.metrics)})")
+        rows.append((name, f"{scorer.description or name} (needs: {', '.join(needs) or 'nothing'}; "
+                           f"writes: {', '.join(spec.name for spec in scorer.metrics)})"))
+    lines += described(rows)
     lines.append("presets: " + ", ".join(PRESETS))
     lines.append("claims (kae-zoo reproduce):")
-    lines += [f"  {claim.key:<26} {claim.statement}" for claim in CLAIMS]
+    lines += described([(claim.key, claim.statement) for claim in CLAIMS])
     return "\n".join(lines)
 
 
