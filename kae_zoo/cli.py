@@ -1,7 +1,7 @@
-"""`kae-zoo`: a thin command line over the library (list, run, sweep, reproduce, compare, show, report).
+"""`kae-zoo`: a thin command line over the library (list, run, sweep, reproduce, compare, show, report, check).
 
 Bad input gets one line on stderr and exit code 2, before anything is written; a run with a failed cell exits 3;
-compare exits 1 when a metric regressed.
+compare exits 1 when a metric regressed, check when a conformance check failed.
 """
 
 from __future__ import annotations
@@ -130,6 +130,10 @@ def build_parser() -> OneLineParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
 
     commands.add_parser("list", help="list families, tasks, metrics, scorers, presets and claims")
+    check = commands.add_parser("check", help="run the conformance check (kae_zoo.testing.check_family) on a family")
+    check.add_argument("family", help="a registered family: built-in, or a plugin installed with pip")
+    check.add_argument("--set", action="append", metavar="FAMILY.FIELD=VALUE",
+                       help="check it at another setting of a config field (repeatable)")
     new_family = commands.add_parser("new-family", help="write a working plugin package for a new surrogate family")
     new_family.add_argument("name", help="the family's name (lower-case letters, digits, '_'; also its module name)")
     new_family.add_argument("--out", default=None, help="folder to create (default: ./kae-zoo-NAME, with dashes)")
@@ -463,6 +467,33 @@ def command_site(args: argparse.Namespace) -> int:
     return 0
 
 
+EXIT_CHECK_FAILED = 1
+
+
+def command_check(args: argparse.Namespace) -> int:
+    """`kae-zoo check FAMILY`: one line per check (ok / FAIL / skip); exit 1 when a check failed."""
+    from .testing import family_checks  # (torch-heavy: only this command needs it)
+
+    family = get_family(args.family)
+    overrides = parse_overrides(args.set)
+    other = sorted(set(overrides) - {args.family})
+    if other:
+        raise UsageError(f"--set names family {other[0]!r}, but the family checked is {args.family!r}")
+    fields = overrides.get(args.family, {})
+    try:
+        family.make_config("smoke", overrides=fields)
+    except (ValueError, TypeError) as error:
+        raise UsageError(str(error)) from None
+    results = []
+    for result in family_checks(family, fields):
+        print(f"{result.status:<4} {result.check}" + (f": {result.detail}" if result.detail else ""), flush=True)
+        results.append(result)
+    failed = [result.check for result in results if result.status == "FAIL"]
+    print(f"{args.family}: {len(failed)} of {len(results)} checks failed ({', '.join(failed)})" if failed else
+          f"{args.family}: all {len(results)} checks passed")
+    return EXIT_CHECK_FAILED if failed else 0
+
+
 def command_new_family(args: argparse.Namespace) -> int:
     try:
         folder = write_family_skeleton(args.name, args.out)
@@ -486,6 +517,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "show":
             print(format_results(read_result_file(args.file)))
             return 0
+        if args.command == "check":
+            return command_check(args)
         if args.command == "new-family":
             return command_new_family(args)
         if args.command == "report":

@@ -20,10 +20,15 @@ T = TypeVar("T")
 
 
 def did_you_mean(name: str, known: Iterable[str]) -> str:
-    """"did you mean 'x'? " (or 'x' or 'y') naming the known names closest to a misspelt `name`, or "" when none is
-    close (difflib's similarity ratio >= 0.6); an error message puts it before its list of valid names."""
-    close = difflib.get_close_matches(str(name), [str(option) for option in known], n=3, cutoff=0.6)
-    return f"did you mean {' or '.join(repr(option) for option in close)}? " if close else ""
+    """"did you mean 'x'? " naming the known name closest to a misspelt `name` (those tied with it too: "'x' or
+    'y'"), or "" when none is close (difflib's similarity ratio >= 0.6); an error message puts it before its list of
+    valid names."""
+    name = str(name)
+    close = difflib.get_close_matches(name, [str(option) for option in known], n=3, cutoff=0.6)
+    best = [option for option in close
+            if difflib.SequenceMatcher(None, name, option).ratio() >= difflib.SequenceMatcher(None, name,
+                                                                                              close[0]).ratio()]
+    return f"did you mean {' or '.join(repr(option) for option in best)}? " if best else ""
 
 
 class UnknownNameError(KeyError):
