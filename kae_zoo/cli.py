@@ -129,7 +129,8 @@ def build_parser() -> OneLineParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
 
-    commands.add_parser("list", help="list families, tasks, metrics, scorers, presets and claims")
+    commands.add_parser("list", help="list families, tasks (and which family runs on which), metrics, scorers, "
+                                      "presets and claims")
     check = commands.add_parser("check", help="run the conformance check (kae_zoo.testing.check_family) on a family")
     check.add_argument("family", help="a registered family: built-in, or a plugin installed with pip")
     check.add_argument("--set", action="append", metavar="FAMILY.FIELD=VALUE",
@@ -252,7 +253,7 @@ VIEW_MEANINGS = {"layer_pair": "a base network's layer i -> layer j states", "au
 
 def described(rows: Sequence[tuple[str, str]]) -> list[str]:
     """'  name  text' lines with the texts aligned after the longest name and wrapped within LIST_WIDTH columns."""
-    pad = max(len(name) for name, _ in rows) + 2
+    pad = max((len(name) for name, _ in rows), default=0) + 2
     lines = []
     for name, text in rows:
         lines += textwrap.wrap(text, LIST_WIDTH, initial_indent=f"  {name:<{pad}}", subsequent_indent=" " * (pad + 2),
