@@ -1,7 +1,7 @@
-"""`kae-zoo`: a thin command line over the library (list, run, sweep, reproduce, compare, show, report).
+"""`kae-zoo`: a thin command line over the library (list, run, sweep, reproduce, compare, show, report, check).
 
 Bad input gets one line on stderr and exit code 2, before anything is written; a run with a failed cell exits 3;
-compare exits 1 when a metric regressed.
+compare exits 1 when a metric regressed, check when a conformance check failed.
 """
 
 from __future__ import annotations
@@ -11,11 +11,12 @@ import dataclasses
 import json
 import logging
 import sys
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, Sequence
 
 from .core.config import PRECISIONS, PRESETS
-from .core.registry import UnknownNameError
+from .core.registry import UnknownNameError, did_you_mean
 from .core.version import __version__
 from .experiments.executors import EXECUTORS, check_executor
 from .store.errors import ResultFileError
@@ -39,6 +40,13 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"kae-zoo: error: {message} (see kae-zoo {self.prog.split()[-1]} --help)\n")
+
+    def _check_value(self, action: argparse.Action, value: Any) -> None:
+        """A value outside an option's choices (a command, --preset, --named, --executor, ...) names the closest."""
+        if action.choices is not None and value not in action.choices:
+            choices = ", ".join(map(repr, action.choices))
+            raise argparse.ArgumentError(action, f"invalid choice: {value!r}; {did_you_mean(value, action.choices)}"
+                                                 f"choose from {choices}")
 
 
 def split_values(values: Sequence[str] | None) -> list[str]:
@@ -111,7 +119,12 @@ def build_parser() -> OneLineParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
 
-    commands.add_parser("list", help="list families, tasks, metrics, scorers, presets and claims")
+    commands.add_parser("list", help="list families, tasks (and which family runs on which), metrics, scorers, "
+                                      "presets and claims")
+    check = commands.add_parser("check", help="run the conformance check (kae_zoo.testing.check_family) on a family")
+    check.add_argument("family", help="a registered family: built-in, or a plugin installed with pip")
+    check.add_argument("--set", action="append", metavar="FAMILY.FIELD=VALUE",
+                       help="check it at another setting of a config field (repeatable)")
     new_family = commands.add_parser("new-family", help="write a working plugin package for a new surrogate family")
     new_family.add_argument("name", help="the family's name (lower-case letters, digits, '_'; also its module name)")
     new_family.add_argument("--out", default=None, help="folder to create (default: ./kae-zoo-NAME, with dashes)")
@@ -223,37 +236,91 @@ def add_executor_arguments(parser: argparse.ArgumentParser, what: str) -> None:
                         help="with --executor dask: an existing cluster's scheduler, e.g. tcp://HOST:8786")
 
 
+LIST_WIDTH = 120  # columns `kae-zoo list` keeps every line within
+# what each data view is, for the grid's legend (kae_zoo.core.types.DataView)
+VIEW_MEANINGS = {"layer_pair": "a base network's layer i -> layer j states", "autoencode": "the task's own inputs"}
+
+
+def described(rows: Sequence[tuple[str, str]]) -> list[str]:
+    """'  name  text' lines with the texts aligned after the longest name and wrapped within LIST_WIDTH columns."""
+    pad = max((len(name) for name, _ in rows), default=0) + 2
+    lines = []
+    for name, text in rows:
+        lines += textwrap.wrap(text, LIST_WIDTH, initial_indent=f"  {name:<{pad}}", subsequent_indent=" " * (pad + 2),
+                               break_on_hyphens=False) or [f"  {name}"]
+    return lines
+
+
+def runs_where(families: Sequence[str], tasks: Sequence[tuple[str, type]]) -> list[str]:
+    """The task x family grid of `kae-zoo list`: "yes" where the family can run on the task, else the one word the
+    runner refuses it for (`missing_view`: the data view the family trains on that the task lacks). Family columns
+    that would overrun LIST_WIDTH continue in a further block of the same rows."""
+    from .experiments.runner import missing_view
+    from .families import get_family
+
+    classes = {family: get_family(family) for family in families}
+    cells = {(task, family): missing_view(classes[family], task_class) or "yes"
+             for task, task_class in tasks for family in families}
+    label_width = max(len(task) for task, _ in tasks) + 2
+    widths = {family: max(len(family), *(len(cells[task, family]) for task, _ in tasks)) + 2 for family in families}
+    blocks: list[list[str]] = [[]]
+    for family in families:
+        if blocks[-1] and 2 + label_width + sum(widths[f] for f in blocks[-1]) + widths[family] > LIST_WIDTH:
+            blocks.append([])
+        blocks[-1].append(family)
+    lines = []
+    for block in blocks:
+        lines.append("  " + " " * label_width + "".join(f"{family:<{widths[family]}}" for family in block).rstrip())
+        lines += ["  " + f"{task:<{label_width}}" + "".join(f"{cells[task, family]:<{widths[family]}}"
+                                                             for family in block).rstrip() for task, _ in tasks]
+    missing = sorted({cell for cell in cells.values() if cell != "yes"})
+    legend = "; ".join(f"{view} = it trains on {VIEW_MEANINGS.get(view, f'the {view} view')}, which the task lacks"
+                       for view in missing)
+    return lines + (textwrap.wrap(f"(yes: the family runs on the task; {legend})", LIST_WIDTH, initial_indent="  ",
+                                  subsequent_indent="  ") if legend else [])
+
+
 def command_list() -> str:
+    """Every family, task, metric, scorer, preset and claim, with which family runs on which task."""
     from .families import get_family, list_families
     from .metrics import get_metric, list_metrics
     from .paper.claims import CLAIMS
     from .scoring import get_scorer, list_scorers
     from .tasks import get_task, list_tasks
+    from .tasks.array_file import ArrayFileTask
 
     scorers = list_scorers()  # first: loading scorer plugins registers their metrics
+    families = list_families()
     lines = ["families:"]
-    lines += [f"  {name:<16} {get_family(name).__doc__.strip().splitlines()[0]}" for name in list_families()]
+    lines += described([(name, get_family(name).__doc__.strip().splitlines()[0]) for name in families])
     lines.append("tasks:")
-    lines += [f"  {name:<16} {get_task(name).description}" for name in list_tasks()]
-    lines.append(f"  {'file:PATH.npz':<16} your own arrays: features (n, d), integer labels (n,), optional split "
-                 "(0/1/2 = train/val/test); README section 'Your own data'")
+    lines += described([(name, get_task(name).description) for name in list_tasks()] + [
+        ("file:PATH.npz", "your own arrays: features (n, d), integer labels (n,), optional split (0/1/2 = "
+                          "train/val/test); README section 'Your own data'")])
+    lines.append("which family runs on which task (kae-zoo run refuses the others before it starts):")
+    lines += runs_where(families, [(name, get_task(name)) for name in list_tasks()] + [("file:PATH.npz",
+                                                                                        ArrayFileTask)])
     lines.append("metrics:")
+    rows = []
     for name in list_metrics():
         spec = get_metric(name)
         direction = {"higher": "higher is better", "lower": "lower is better", "none": "no better side"}[
             spec.direction]
         kind = "setting" if spec.role == "setting" else f"{direction}, definition v{spec.version}"
         dims = f" [{', '.join(spec.dims)}]" if spec.dims else ""
-        lines.append(f"  {name:<22} {spec.long_name} ({spec.units}, {kind}){dims}")
+        rows.append((name, f"{spec.long_name} ({spec.units}, {kind}){dims}"))
+    lines += described(rows)
     lines.append("scorers (each runs on the cells whose task and model offer what it needs):")
+    rows = []
     for name in scorers:
         scorer = get_scorer(name)
         needs = sorted(scorer.task_needs) + sorted(f"model: {need}" for need in scorer.model_needs)
-        lines.append(f"  {name:<22} {scorer.description or name} (needs: {', '.join(needs) or 'nothing'}; "
-                     f"writes: {', '.join(spec.name for spec in scorer.metrics)})")
+        rows.append((name, f"{scorer.description or name} (needs: {', '.join(needs) or 'nothing'}; "
+                           f"writes: {', '.join(spec.name for spec in scorer.metrics)})"))
+    lines += described(rows)
     lines.append("presets: " + ", ".join(PRESETS))
     lines.append("claims (kae-zoo reproduce):")
-    lines += [f"  {claim.key:<26} {claim.statement}" for claim in CLAIMS]
+    lines += described([(claim.key, claim.statement) for claim in CLAIMS])
     return "\n".join(lines)
 
 
@@ -328,7 +395,8 @@ def sweep_spec(args: argparse.Namespace) -> SweepSpec:
             raise UsageError(f"--named {args.named} fixes the sweep's design; drop {given[0]} (--preset, --device and "
                              "--threads may change)")
         if args.named not in NAMED_SWEEPS:
-            raise UsageError(f"--named {args.named!r} is not a named sweep; valid: {', '.join(sorted(NAMED_SWEEPS))}")
+            raise UsageError(f"--named {args.named!r} is not a named sweep; {did_you_mean(args.named, NAMED_SWEEPS)}"
+                             f"valid: {', '.join(sorted(NAMED_SWEEPS))}")
         named = NAMED_SWEEPS[args.named]
         return dataclasses.replace(named, preset=args.preset or named.preset, device=args.device, threads=args.threads)
     families, tasks = split_values([args.family] if args.family else []), split_values([args.task] if args.task else [])
@@ -436,6 +504,34 @@ def command_site(args: argparse.Namespace) -> int:
     return 0
 
 
+EXIT_CHECK_FAILED = 1
+
+
+def command_check(args: argparse.Namespace) -> int:
+    """`kae-zoo check FAMILY`: one line per check (ok / FAIL / skip); exit 1 when a check failed."""
+    from .families import get_family
+    from .testing import family_checks
+
+    family = get_family(args.family)
+    overrides = parse_overrides(args.set)
+    other = sorted(set(overrides) - {args.family})
+    if other:
+        raise UsageError(f"--set names family {other[0]!r}, but the family checked is {args.family!r}")
+    fields = overrides.get(args.family, {})
+    try:
+        family.make_config("smoke", overrides=fields)
+    except (ValueError, TypeError) as error:
+        raise UsageError(str(error)) from None
+    results = []
+    for result in family_checks(family, fields):
+        print(f"{result.status:<4} {result.check}" + (f": {result.detail}" if result.detail else ""), flush=True)
+        results.append(result)
+    failed = [result.check for result in results if result.status == "FAIL"]
+    print(f"{args.family}: {len(failed)} of {len(results)} checks failed ({', '.join(failed)})" if failed else
+          f"{args.family}: all {len(results)} checks passed")
+    return EXIT_CHECK_FAILED if failed else 0
+
+
 def command_new_family(args: argparse.Namespace) -> int:
     from .skeleton import write_family_skeleton
 
@@ -460,6 +556,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "show":
             return command_show(args)
+        if args.command == "check":
+            return command_check(args)
         if args.command == "new-family":
             return command_new_family(args)
         if args.command == "report":

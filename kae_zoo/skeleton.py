@@ -2,8 +2,8 @@
 
 The package (pyproject.toml with the entry point, the family module, a conformance test) installs with
 `pip install -e .`, appears in `kae-zoo list`, runs with `kae-zoo run --family NAME ...` and passes
-`kae_zoo.testing.check_family` as written; the README shows the module it writes. Its family is a small real
-variant to edit: MLP encoder and decoder around a learned linear latent flow exp(t G).
+`kae_zoo.testing.check_family` (and `kae-zoo check NAME`) as written; the README shows the files it writes. Its
+family is a small real variant to edit: MLP encoder and decoder around a learned linear latent flow exp(t G).
 """
 
 from __future__ import annotations
@@ -102,18 +102,19 @@ class {cls}(Surrogate):
         return {{"state": state, "recon": recon, "total": state + self.config.recon_weight * recon}}
 '''
 
-TEST = '''"""The {name} family passes kae-zoo's conformance check (after `pip install -e .`: `python -m pytest`)."""
+TEST = '''"""The {name} family passes kae-zoo's conformance check: `python -m pytest` in this folder (or, once
+installed, `kae-zoo check {name}`)."""
 
-from kae_zoo.families import get_family
 from kae_zoo.testing import check_family
+from {name} import {cls}
 
 
 def test_{name}_conforms() -> None:
-    check_family(get_family("{name}"))
+    check_family({cls})  # the class as imported: no registered name needed
 
 
 def test_{name}_conforms_with_other_settings() -> None:
-    check_family(get_family("{name}"), overrides={{"latent_dim": 3, "recon_weight": 0.0}})
+    check_family({cls}, overrides={{"latent_dim": 3, "recon_weight": 0.0}})
 '''
 
 

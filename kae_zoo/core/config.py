@@ -15,6 +15,8 @@ import typing
 from dataclasses import dataclass
 from typing import Any, Literal, Mapping, TypeVar
 
+from .registry import did_you_mean
+
 PRESETS = ("smoke", "default", "paper")
 PresetName = Literal["smoke", "default", "paper"]
 # how a run computes (`kae_zoo.core.acceleration`): fp32, TF32 matmuls on CUDA, or bfloat16 autocast
@@ -74,7 +76,8 @@ def check_fields(config_class: type, values: Mapping[str, Any]) -> dict[str, Any
     unknown = sorted(set(values) - valid)
     if unknown:
         raise ValueError(
-            f"unknown {config_class.__name__} field(s) {', '.join(unknown)}; valid: {', '.join(sorted(valid))}"
+            f"unknown {config_class.__name__} field(s) {', '.join(unknown)}; "
+            f"{''.join(did_you_mean(name, sorted(valid)) for name in unknown)}valid: {', '.join(sorted(valid))}"
         )
     return dict(values)
 
@@ -130,7 +133,8 @@ def resolve_config(
 ) -> ConfigT:
     """The config for `preset` (and `task`, where the family has task-specific presets), plus overrides."""
     if preset not in PRESETS:
-        raise ValueError(f"unknown preset {preset!r}; valid presets: {', '.join(PRESETS)}")
+        raise ValueError(f"unknown preset {preset!r}; {did_you_mean(preset, PRESETS)}valid presets: "
+                         f"{', '.join(PRESETS)}")
     values: dict[str, Any] = {}
     values.update(presets.get(preset, {}))
     if task is not None:

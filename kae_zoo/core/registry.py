@@ -2,19 +2,33 @@
 
 One small generic `Registry` serves them all: built-ins register themselves with a decorator at import,
 third-party packages are discovered lazily through an entry-point group, and an unknown name fails with
-the list of known names (timm's `_registry.py` pattern).
+the closest known names ("did you mean") and the list of all of them (timm's `_registry.py` pattern).
+`did_you_mean` gives the same hint to every other place a name is checked (presets, claims, executors, ...).
 """
 
 from __future__ import annotations
 
+import difflib
 import logging
 from importlib.metadata import entry_points
 from types import ModuleType
-from typing import Any, Callable, Generic, TypeVar
+from typing import Any, Callable, Generic, Iterable, TypeVar
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """"did you mean 'x'? " naming the known name closest to a misspelt `name` (those tied with it too: "'x' or
+    'y'"), or "" when none is close (difflib's similarity ratio >= 0.6); an error message puts it before its list of
+    valid names."""
+    name = str(name)
+    close = difflib.get_close_matches(name, [str(option) for option in known], n=3, cutoff=0.6)
+    best = [option for option in close
+            if difflib.SequenceMatcher(None, name, option).ratio() >= difflib.SequenceMatcher(None, name,
+                                                                                              close[0]).ratio()]
+    return f"did you mean {' or '.join(repr(option) for option in best)}? " if best else ""
 
 
 class UnknownNameError(KeyError):
@@ -48,6 +62,12 @@ class Registry(Generic[T]):
             raise ValueError(f"{self.kind} {name!r} is already registered")
         self._entries[name] = obj
         return obj
+
+    def unregister(self, name: str) -> None:
+        """Remove the entry `name` (the conformance check registers an unregistered class for its checkpoint
+        round-trip and removes it afterwards); an unknown name raises `UnknownNameError`."""
+        self.get(name)
+        del self._entries[name]
 
     def decorator(self, name: str) -> Callable[[T], T]:
         """`@registry.decorator("name")` registers the decorated object."""
@@ -85,13 +105,14 @@ class Registry(Generic[T]):
         return sorted(self._entries)
 
     def get(self, name: str) -> T:
-        """The entry called `name`; an unknown name raises `UnknownNameError` listing the known ones."""
+        """The entry called `name`; an unknown name raises `UnknownNameError` with the closest and all known names."""
         self._load_plugins()
         try:
             return self._entries[name]
         except KeyError:
             known = ", ".join(sorted(self._entries)) or "(none)"
-            raise UnknownNameError(f"unknown {self.kind} {name!r}; known {self.kind} names: {known}") from None
+            raise UnknownNameError(f"unknown {self.kind} {name!r}; {did_you_mean(name, self._entries)}known "
+                                   f"{self.kind} names: {known}") from None
 
     def __contains__(self, name: object) -> bool:
         self._load_plugins()

@@ -26,6 +26,8 @@ from typing import Any, Callable, Iterator, Sequence
 
 from tqdm.auto import tqdm
 
+from ..core.registry import did_you_mean
+
 Job = Callable[[], Any]
 Outcome = Any  # the job's return value, or the BaseException it raised
 EXECUTORS = ("local", "process", "dask")
@@ -145,7 +147,8 @@ def check_executor(executor: str, workers: int | None, scheduler: str | None) ->
     """A valid executor choice: local takes neither workers nor scheduler; process takes workers; dask takes one of
     them (or neither: one local worker)."""
     if executor not in EXECUTORS:
-        raise ValueError(f"unknown executor {executor!r}; valid: {', '.join(EXECUTORS)}")
+        raise ValueError(f"unknown executor {executor!r}; {did_you_mean(executor, EXECUTORS)}valid: "
+                         f"{', '.join(EXECUTORS)}")
     if executor == "local" and workers is not None:
         raise ValueError(f"--workers {workers} needs --executor process or dask (local runs in this process)")
     if executor != "dask" and scheduler is not None:

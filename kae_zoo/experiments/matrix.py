@@ -27,6 +27,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from ..core.registry import did_you_mean
 from .runner import RunSpec
 
 MATRIX_KEYS = ("description", "preset", "seeds", "cells", "overrides")
@@ -36,7 +37,8 @@ GROUP_KEYS = ("families", "tasks")
 def _check_keys(table: dict[str, Any], valid: tuple[str, ...], where: str) -> None:
     unknown = sorted(set(table) - set(valid))
     if unknown:
-        raise ValueError(f"{where}: unknown key {unknown[0]!r}; valid keys: {', '.join(valid)}")
+        raise ValueError(f"{where}: unknown key {unknown[0]!r}; {did_you_mean(unknown[0], valid)}valid keys: "
+                         f"{', '.join(valid)}")
 
 
 def _names(value: Any, where: str) -> list[str]:

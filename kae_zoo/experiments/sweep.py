@@ -23,6 +23,7 @@ import xarray as xr
 
 from ..core.atomic import exclusive_output
 from ..core.determinism import torch_threads
+from ..core.registry import did_you_mean
 from ..families import get_family
 from ..store.results import CellResult, SweepPoint, points_from_sweep, read_sweep, sweep_to_dataset, write_sweep
 from ..tasks import get_task
@@ -75,7 +76,8 @@ class SweepSpec:
         defaults = family.config_class()
         for name, values in self.axes.items():
             if name not in fields:
-                raise ValueError(f"axis {name!r} is not a {family.config_class.__name__} field; valid: "
+                raise ValueError(f"axis {name!r} is not a {family.config_class.__name__} field; "
+                                 f"{did_you_mean(name, sorted(fields))}valid: "
                                  f"{', '.join(sorted(fields))}")
             if name in self.overrides:
                 raise ValueError(f"field {name!r} is both a sweep axis and a fixed override; give it once")

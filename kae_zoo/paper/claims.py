@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Callable, Mapping
 
 import numpy as np
 
+from ..core.registry import did_you_mean
 from ..metrics.correlation import spearman_correlation
 from ..metrics.spread import mean_std
 
@@ -402,7 +403,8 @@ def get_claim(key: str) -> Claim:
     for claim in CLAIMS:
         if claim.key == key:
             return claim
-    raise ValueError(f"unknown claim {key!r}; valid: {', '.join(claim.key for claim in CLAIMS)}")
+    keys = [claim.key for claim in CLAIMS]
+    raise ValueError(f"unknown claim {key!r}; {did_you_mean(key, keys)}valid: {', '.join(keys)}")
 
 
 def judge(claim: Claim, results: Mapping[str, xr.Dataset | str]) -> Finding:

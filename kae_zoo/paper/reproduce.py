@@ -29,6 +29,7 @@ from typing import Sequence
 import xarray as xr
 
 from ..core.atomic import exclusive_output
+from ..core.registry import did_you_mean
 from ..experiments.executors import LocalExecutor, ProcessExecutor, check_workers
 from ..experiments.runner import RunSpec, failure_reason, resolve_device, run_matrix
 from ..experiments.sweep import MEMORIZATION_SWEEP, SweepSpec, run_sweep
@@ -57,7 +58,8 @@ class Experiment:
 def reproduction_plan(preset: str, device: str = "auto") -> dict[str, Experiment]:
     """The experiments of `preset`, heaviest first (workers take them in this order)."""
     if preset not in REPRODUCTION_PRESETS:
-        raise ValueError(f"unknown reproduction preset {preset!r}; valid: {', '.join(REPRODUCTION_PRESETS)}")
+        raise ValueError(f"unknown reproduction preset {preset!r}; {did_you_mean(preset, REPRODUCTION_PRESETS)}"
+                         f"valid: {', '.join(REPRODUCTION_PRESETS)}")
     quick = preset != "paper"
     few = (0,) if preset == "smoke" else (0, 1, 2)
     conv_seeds = (0,) if quick else (0, 1, 2)
@@ -175,7 +177,8 @@ def check_reproduce_settings(out_dir: str | Path, preset: str, claims: Sequence[
     if Path(out_dir).exists() and not Path(out_dir).is_dir():
         raise ValueError(f"--out {str(out_dir)!r} is a file; give a folder for the reproduction")
     if preset not in REPRODUCTION_PRESETS:
-        raise ValueError(f"unknown reproduction preset {preset!r}; valid: {', '.join(REPRODUCTION_PRESETS)}")
+        raise ValueError(f"unknown reproduction preset {preset!r}; {did_you_mean(preset, REPRODUCTION_PRESETS)}"
+                         f"valid: {', '.join(REPRODUCTION_PRESETS)}")
     check_workers(workers)
     return [get_claim(key) for key in claims] if claims else list(CLAIMS)
 
