@@ -255,11 +255,11 @@ def runs_where(families: Sequence[str], tasks: Sequence[tuple[str, type]]) -> li
     """The task x family grid of `kae-zoo list`: "yes" where the family can run on the task, else the one word the
     runner refuses it for (`missing_view`: the data view the family trains on that the task lacks). Family columns
     that would overrun LIST_WIDTH continue in a further block of the same rows."""
-    from .experiments.runner import missing_view
+    from .core.types import missing_view
     from .families import get_family
 
     classes = {family: get_family(family) for family in families}
-    cells = {(task, family): missing_view(classes[family], task_class) or "yes"
+    cells = {(task, family): missing_view(classes[family].data_view, task_class.views) or "yes"
              for task, task_class in tasks for family in families}
     label_width = max(len(task) for task, _ in tasks) + 2
     widths = {family: max(len(family), *(len(cells[task, family]) for task, _ in tasks)) + 2 for family in families}

@@ -7,7 +7,7 @@ They sit at the bottom of the package so that tasks (which make batches), famili
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Sequence
 
 import numpy as np
 from torch import Tensor
@@ -47,3 +47,9 @@ class Scores:
     scalars: dict[str, float]
     curves: dict[str, Curve]
     degenerate: dict[str, str] = field(default_factory=dict)
+
+
+def missing_view(family_view: DataView, task_views: Sequence[DataView]) -> DataView | None:
+    """The data view a family trains on when the task does not offer it, else None (the family can run on the
+    task): the one rule of the runner's pair check and of `kae-zoo list`'s family x task grid."""
+    return None if family_view in task_views else family_view

@@ -30,6 +30,7 @@ from ..core.determinism import seed_everything, torch_threads
 from ..core.provenance import RESUME_FIELDS, cell_provenance, git_sha
 from ..core.registry import did_you_mean
 from ..core.surrogate import FitSettings, Surrogate, TrainReport
+from ..core.types import missing_view
 from ..families import create_surrogate, get_family
 from ..scoring import EvaluationConfig, ScoringContext, combined_watcher, score, training_watchers
 from ..store.results import CellResult, ResultFileError, cells_from_dataset, read_results, write_results
@@ -69,15 +70,9 @@ def check_run_settings(seeds: Sequence[int], preset: str, device: str, threads: 
     resolve_device(device)
 
 
-def missing_view(family_class: type[Surrogate], task_class: type[Task]) -> str | None:
-    """The data view the family trains on when the task does not offer it, else None (the family can run on the
-    task): the one rule of `check_pair` and of `kae-zoo list`'s family x task grid."""
-    return None if family_class.data_view in task_class.views else family_class.data_view
-
-
 def check_pair(family: str, family_class: type[Surrogate], task_class: type[Task]) -> None:
     """ValueError unless the task offers the data view the family trains on (checked before anything runs)."""
-    if missing_view(family_class, task_class) is not None:
+    if missing_view(family_class.data_view, task_class.views) is not None:
         raise ValueError(f"family {family!r} trains on the {family_class.data_view!r} view, which task "
                          f"{task_class.name!r} does not offer (it offers {', '.join(task_class.views)}); run other "
                          "tasks, or list the (family, task) pairs in a matrix file")
