@@ -27,13 +27,21 @@ from .families import get_family, list_families
 from .metrics import get_metric, list_metrics
 from .paper.claims import CLAIMS
 from .paper.reproduce import REPRODUCTION_PRESETS, check_reproduce_settings, incomplete_experiments, run_reproduction
-from .reporting.compare import DEFAULT_ALPHA, DEFAULT_TOLERANCE, compare_results, format_comparison, regressions
+from .reporting.compare import (
+    DEFAULT_ALPHA,
+    DEFAULT_TOLERANCE,
+    compare_results,
+    regressions,
+    render_comparison,
+    select_differences,
+)
+from .reporting.export import FORMATS, render
 from .reporting.report import write_report
 from .reporting.site import write_site
-from .reporting.summary import format_results
+from .reporting.summary import format_results, metric_table, result_sections, select_results
 from .scoring import get_scorer, list_scorers
 from .skeleton import write_family_skeleton
-from .store.results import ResultFileError, read_result_file, read_results
+from .store.results import ResultFileError, is_reproduction, read_result_file, read_results
 from .tasks import get_task, list_tasks
 
 EXIT_REGRESSED, EXIT_USAGE, EXIT_CELL_FAILED = 1, 2, 3
@@ -202,9 +210,11 @@ def build_parser() -> OneLineParser:
                          help="a (family, task) of the reference that the new file did not run is a regression "
                               "(default: listed as missing)")
     compare.add_argument("--timings", action="store_true", help="also compare train_seconds and throughput")
+    add_table_arguments(compare, "the compared")
 
     show = commands.add_parser("show", help="print the table of a result or sweep file")
     show.add_argument("file", help="a file written by kae-zoo run, sweep or reproduce")
+    add_table_arguments(show, "the tables'")
 
     report = commands.add_parser("report", help="write PNG figures and a Markdown summary of a result or sweep file")
     report.add_argument("file", help="a file written by kae-zoo run or kae-zoo sweep (a reproduction has its report)")
@@ -230,6 +240,39 @@ def add_executor_arguments(parser: argparse.ArgumentParser, what: str) -> None:
                         help="with --executor process or dask: this many worker processes (one thread each)")
     parser.add_argument("--scheduler", default=None, metavar="ADDR",
                         help="with --executor dask: an existing cluster's scheduler, e.g. tcp://HOST:8786")
+
+
+def add_table_arguments(parser: argparse.ArgumentParser, what: str) -> None:
+    """--format, --metrics, --family and --task of show and compare (`kae_zoo.reporting.export`)."""
+    parser.add_argument("--format", default="table", choices=FORMATS,
+                        help="table (default: the terminal text, tables fit 120 columns), markdown (GitHub tables), "
+                             "csv or json (one row per family and task, or sweep point: mean, std, n per metric)")
+    parser.add_argument("--metrics", action="append", metavar="NAME[,NAME]",
+                        help=f"only these metrics as {what} columns; repeat or comma-separate (default: all)")
+    parser.add_argument("--family", action="append", help="only these families; repeat or comma-separate")
+    parser.add_argument("--task", action="append", help="only these tasks; repeat or comma-separate")
+
+
+def command_show(args: argparse.Namespace) -> int:
+    dataset = read_result_file(args.file)
+    metrics, families, tasks = split_values(args.metrics), split_values(args.family), split_values(args.task)
+    if is_reproduction(dataset):
+        given = [option for option, value in (("--metrics", metrics), ("--family", families), ("--task", tasks))
+                 if value] + (["--format"] if args.format != "table" else [])
+        if given:
+            raise UsageError(f"{given[0]} does not apply to a reproduction file (its report is reproduction.md)")
+        print(format_results(dataset))
+        return 0
+    try:
+        dataset = select_results(dataset, families=families, tasks=tasks)
+        table = metric_table(dataset, metrics)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    if args.format == "table":
+        print("\n\n".join(text for _, text in result_sections(dataset, table)))
+    else:
+        print(render(dataset, table, args.format))
+    return 0
 
 
 def command_list() -> str:
@@ -382,7 +425,13 @@ def command_compare(args: argparse.Namespace) -> int:
                                       require_all=args.require_all)
     except ValueError as error:
         raise UsageError(str(error)) from None
-    print(format_comparison(differences, args.tolerance, args.alpha))
+    try:
+        differences = select_differences(differences, metrics=split_values(args.metrics),
+                                         families=split_values(args.family), tasks=split_values(args.task))
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    print(render_comparison(differences, args.format, args.tolerance, args.alpha,
+                            sources=(reference.attrs, new.attrs)))
     return EXIT_REGRESSED if regressions(differences) else 0
 
 
@@ -425,8 +474,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(command_list())
             return 0
         if args.command == "show":
-            print(format_results(read_result_file(args.file)))
-            return 0
+            return command_show(args)
         if args.command == "new-family":
             return command_new_family(args)
         if args.command == "report":
