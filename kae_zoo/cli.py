@@ -210,11 +210,11 @@ def build_parser() -> OneLineParser:
                          help="a (family, task) of the reference that the new file did not run is a regression "
                               "(default: listed as missing)")
     compare.add_argument("--timings", action="store_true", help="also compare train_seconds and throughput")
-    add_table_arguments(compare, "the compared")
+    add_table_arguments(compare, "compared (they alone decide the exit code)")
 
     show = commands.add_parser("show", help="print the table of a result or sweep file")
     show.add_argument("file", help="a file written by kae-zoo run, sweep or reproduce")
-    add_table_arguments(show, "the tables'")
+    add_table_arguments(show, "the metric tables' columns")
 
     report = commands.add_parser("report", help="write PNG figures and a Markdown summary of a result or sweep file")
     report.add_argument("file", help="a file written by kae-zoo run or kae-zoo sweep (a reproduction has its report)")
@@ -248,7 +248,7 @@ def add_table_arguments(parser: argparse.ArgumentParser, what: str) -> None:
                         help="table (default: the terminal text, tables fit 120 columns), markdown (GitHub tables), "
                              "csv or json (one row per family and task, or sweep point: mean, std, n per metric)")
     parser.add_argument("--metrics", action="append", metavar="NAME[,NAME]",
-                        help=f"only these metrics as {what} columns; repeat or comma-separate (default: all)")
+                        help=f"only these metrics, {what}; repeat or comma-separate (default: all)")
     parser.add_argument("--family", action="append", help="only these families; repeat or comma-separate")
     parser.add_argument("--task", action="append", help="only these tasks; repeat or comma-separate")
 
