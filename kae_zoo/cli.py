@@ -19,6 +19,7 @@ from .core.config import PRECISIONS, PRESETS
 from .core.registry import UnknownNameError, did_you_mean
 from .core.version import __version__
 from .experiments.executors import EXECUTORS, check_executor
+from .reporting import FORMATS
 from .store.errors import ResultFileError
 
 if TYPE_CHECKING:
@@ -206,9 +207,11 @@ def build_parser() -> OneLineParser:
                          help="a (family, task) of the reference that the new file did not run is a regression "
                               "(default: listed as missing)")
     compare.add_argument("--timings", action="store_true", help="also compare train_seconds and throughput")
+    add_table_arguments(compare, "compared (they alone decide the exit code)")
 
     show = commands.add_parser("show", help="print the table of a result or sweep file")
     show.add_argument("file", help="a file written by kae-zoo run, sweep or reproduce")
+    add_table_arguments(show, "the metric tables' columns")
 
     report = commands.add_parser("report", help="write PNG figures and a Markdown summary of a result or sweep file")
     report.add_argument("file", help="a file written by kae-zoo run or kae-zoo sweep (a reproduction has its report)")
@@ -278,6 +281,43 @@ def runs_where(families: Sequence[str], tasks: Sequence[tuple[str, type]]) -> li
                        for view in missing)
     return lines + (textwrap.wrap(f"(yes: the family runs on the task; {legend})", LIST_WIDTH, initial_indent="  ",
                                   subsequent_indent="  ") if legend else [])
+
+
+def add_table_arguments(parser: argparse.ArgumentParser, what: str) -> None:
+    """--format, --metrics, --family and --task of show and compare (`kae_zoo.reporting.export`)."""
+    parser.add_argument("--format", default="table", choices=FORMATS,
+                        help="table (default: the terminal text, tables fit 120 columns), markdown (GitHub tables), "
+                             "csv or json (one row per family and task, or sweep point: mean, std, n per metric)")
+    parser.add_argument("--metrics", action="append", metavar="NAME[,NAME]",
+                        help=f"only these metrics, {what}; repeat or comma-separate (default: all)")
+    parser.add_argument("--family", action="append", help="only these families; repeat or comma-separate")
+    parser.add_argument("--task", action="append", help="only these tasks; repeat or comma-separate")
+
+
+def command_show(args: argparse.Namespace) -> int:
+    from .reporting.export import render
+    from .reporting.summary import format_results, metric_table, result_sections, select_results
+    from .store.results import is_reproduction, read_result_file
+
+    dataset = read_result_file(args.file)
+    metrics, families, tasks = split_values(args.metrics), split_values(args.family), split_values(args.task)
+    if is_reproduction(dataset):
+        given = [option for option, value in (("--metrics", metrics), ("--family", families), ("--task", tasks))
+                 if value] + (["--format"] if args.format != "table" else [])
+        if given:
+            raise UsageError(f"{given[0]} does not apply to a reproduction file (its report is reproduction.md)")
+        print(format_results(dataset))
+        return 0
+    try:
+        dataset = select_results(dataset, families=families, tasks=tasks)
+        table = metric_table(dataset, metrics)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    if args.format == "table":
+        print("\n\n".join(text for _, text in result_sections(dataset, table)))
+    else:
+        print(render(dataset, table, args.format))
+    return 0
 
 
 def command_list() -> str:
@@ -460,7 +500,7 @@ def command_reproduce(args: argparse.Namespace) -> int:
 
 
 def command_compare(args: argparse.Namespace) -> int:
-    from .reporting.compare import compare_results, format_comparison, regressions
+    from .reporting.compare import compare_results, regressions, render_comparison, select_differences
     from .store.results import read_results
 
     reference, new = read_results(args.reference), read_results(args.new)
@@ -469,16 +509,14 @@ def command_compare(args: argparse.Namespace) -> int:
                                       require_all=args.require_all)
     except ValueError as error:
         raise UsageError(str(error)) from None
-    print(format_comparison(differences, args.tolerance, args.alpha))
+    try:
+        differences = select_differences(differences, metrics=split_values(args.metrics),
+                                         families=split_values(args.family), tasks=split_values(args.task))
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    print(render_comparison(differences, args.format, args.tolerance, args.alpha,
+                            sources=(reference.attrs, new.attrs)))
     return EXIT_REGRESSED if regressions(differences) else 0
-
-
-def command_show(args: argparse.Namespace) -> int:
-    from .reporting.summary import format_results
-    from .store.results import read_result_file
-
-    print(format_results(read_result_file(args.file)))
-    return 0
 
 
 def command_report(args: argparse.Namespace) -> int:

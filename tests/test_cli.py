@@ -1,14 +1,19 @@
 """The command line: list, run, show, and one-line errors with exit code 2 that write nothing."""
 
+import csv
 import dataclasses
+import io
+import json
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from kae_zoo.cli import build_parser, main, sweep_spec
 from kae_zoo.experiments.sweep import MEMORIZATION_SWEEP
-from kae_zoo.store.results import read_results, read_sweep
+from kae_zoo.store.results import CellResult, read_results, read_sweep, write_sweep
 
 
 def exit_code(arguments: list[str]) -> int:
@@ -186,3 +191,115 @@ def test_package_exports_resolve_lazily():
     assert all(getattr(kae_zoo, name) is not None for name in kae_zoo.__all__)
     with pytest.raises(AttributeError, match="has no attribute 'run_matrx'"):
         kae_zoo.run_matrx
+
+
+# --- kae-zoo show --format / --metrics / --family / --task -----------------------------------------------------------
+
+DEFAULT = Path(__file__).parents[1] / "results" / "reference" / "default.nc"
+# the default matrix ran these 10 (family, task) pairs (7 families x 5 tasks in the file's coordinates)
+DEFAULT_PAIRS = {("koopman", "yinyang"), ("koopman", "digits"), ("sae", "sparse_vec"), ("lifted_sae", "sparse_vec"),
+                 ("sklearn_dict", "sparse_vec"), ("sae_cnn", "sparse_fn_smooth"), ("sae_cnn", "sparse_fn_nonsmooth"),
+                 ("sae_fno", "sparse_fn_smooth"), ("sae_fno", "sparse_fn_nonsmooth"), ("attractor", "digits")}
+
+
+def shown(capsys, *arguments: str) -> str:
+    assert main(["show", str(DEFAULT), *arguments]) == 0
+    return capsys.readouterr().out
+
+
+def test_show_metric_tables_fit_120_columns_with_direction_and_unit(capsys):
+    text = shown(capsys)
+    # the metric tables run from the first titled grid to the legend
+    tables = text[text.index("\n\n") + 2:text.index("kae-zoo list describes every metric")]
+    widths = [len(line) for line in tables.splitlines()]
+    assert max(widths) <= 120 and max(widths) > 80, max(widths)  # split, not merely short
+    assert max(len(line) for line in text.splitlines()) <= 120  # the other sections wrap too
+    lines = tables.splitlines()
+    header = next(line for line in lines if "accuracy ↑" in line)
+    units = lines[lines.index(header) + 1]
+    assert header.startswith("family") and units.split() == ["[1]"] * 4  # accuracy, macro, base, agreement
+    assert "train_seconds ↓" in tables and "[s]" in tables and "[samples/s]" in tables
+    # spectral_radius has no better side: no arrow (jacobian_spectral_radius, lower is better, has one)
+    assert re.search(r"\bspectral_radius\b", tables) and not re.search(r"\bspectral_radius [↑↓]", tables)
+    # koopman/yinyang accuracy 0.983, 0.985, 0.992: mean 0.98667, sample std 0.0047258 (by hand in the CSV test)
+    row = next(line for line in lines[lines.index(header):] if line.startswith("koopman       yinyang")
+               or line.startswith("koopman  yinyang"))
+    assert "0.9867 ± 0.0047" in row
+    # the classification table holds only the pairs it scored: the two koopman ones
+    block = tables[tables.index(header):].split("\n\n")[0].splitlines()
+    assert [line.split()[0] for line in block[3:]] == ["koopman", "koopman"]
+
+
+def test_show_csv_is_one_row_per_pair_that_ran_with_mean_std_n(capsys):
+    rows = list(csv.DictReader(io.StringIO(shown(capsys, "--format", "csv"))))
+    assert {(row["family"], row["task"]) for row in rows} == DEFAULT_PAIRS and len(rows) == 10
+    row = next(row for row in rows if (row["family"], row["task"]) == ("koopman", "yinyang"))
+    # accuracy of seeds 0, 1, 2: 0.983, 0.985, 0.992. Mean 2.960 / 3 = 0.986667; deviations -0.003667, -0.001667,
+    # +0.005333, squares 1.3444e-5 + 2.778e-6 + 2.8444e-5 = 4.4667e-5, / (3 - 1) = 2.2333e-5, sqrt = 0.0047258
+    assert float(row["accuracy_mean"]) == pytest.approx(0.986667, abs=1e-6)
+    assert float(row["accuracy_std"]) == pytest.approx(0.0047258, abs=1e-7)
+    assert row["accuracy_n"] == "3" and row["ok"] == "3" and row["cells"] == "3"
+    # mfu is NaN on a CPU (no peak FLOP/s): empty fields, n 0; sae has no accuracy at all
+    assert (row["mfu_mean"], row["mfu_std"], row["mfu_n"]) == ("", "", "0")
+    sae = next(row for row in rows if row["family"] == "sae")
+    assert sae["accuracy_mean"] == "" and sae["accuracy_n"] == "0"
+
+
+def test_show_json_parses_with_provenance_units_and_null_for_nan(capsys):
+    document = json.loads(shown(capsys, "--format", "json"))
+    assert document["kind"] == "run" and len(document["rows"]) == 10
+    assert document["provenance"]["git_sha"].startswith("526930c") and document["provenance"]["config"]["seeds"] == [
+        0, 1, 2]
+    assert document["metrics"]["train_seconds"]["units"] == "s"
+    assert document["metrics"]["accuracy"]["direction"] == "higher"
+    assert document["metrics"]["betti_simplification"]["definition_version"] == 2
+    koopman = next(row for row in document["rows"] if (row["family"], row["task"]) == ("koopman", "yinyang"))
+    assert koopman["metrics"]["accuracy"]["mean"] == pytest.approx(0.986667, abs=1e-6)
+    assert koopman["metrics"]["mfu"] == {"mean": None, "std": None, "n": 0}
+
+
+def test_show_selection_and_bad_names(capsys):
+    rows = list(csv.DictReader(io.StringIO(shown(
+        capsys, "--format", "csv", "--metrics", "accuracy", "--metrics", "state_error", "--family", "koopman,sae"))))
+    assert [(row["family"], row["task"]) for row in rows] == [("koopman", "yinyang"), ("koopman", "digits"),
+                                                              ("sae", "sparse_vec")]
+    assert list(rows[0]) == ["family", "task", "ok", "cells", "accuracy_mean", "accuracy_std", "accuracy_n",
+                             "state_error_mean", "state_error_std", "state_error_n"]
+    text = shown(capsys, "--task", "digits", "--metrics", "accuracy")
+    assert "attractor/digits: 300/300" in text and "sae/sparse_vec" not in text  # every section follows --task
+    for option, bad, valid in (("--metrics", "acuracy", "accuracy"), ("--family", "koopmann", "koopman"),
+                               ("--task", "yingyang", "yinyang")):
+        assert exit_code(["show", str(DEFAULT), option, bad]) == 2
+        error = capsys.readouterr().err.strip()
+        assert len(error.splitlines()) == 1 and repr(bad) in error and valid in error.split("valid:")[1]
+    assert exit_code(["show", str(DEFAULT), "--format", "xml"]) == 2
+
+
+def test_show_markdown_is_a_github_table(capsys):
+    text = shown(capsys, "--format", "markdown", "--metrics", "accuracy,train_seconds")
+    lines = text.splitlines()
+    start = lines.index("| family | task | ok/cells | accuracy ↑ | train_seconds ↓ |")
+    assert lines[start + 1] == "|---|---|---|---|---|"
+    body = lines[start + 2:lines.index("", start)]
+    assert len(body) == 10 and all(line.count("|") == 6 for line in body)
+    assert "| koopman | yinyang | 3/3 | 0.9867 ± 0.0047 |" in text
+    assert "| train_seconds | s | lower ↓ | train |" in text  # the legend: unit, better side, split
+    assert "### training" in text  # the other sections follow
+
+
+def test_show_sweep_formats(tmp_path, capsys):
+    points = [({"latent_dim": dim}, CellResult("attractor", "digits", seed, scalars={
+        "memorization": 0.9 + dim / 100 + seed / 10, "n_train_used": 150.0})) for dim in (4, 16) for seed in (0, 1)]
+    write_sweep(tmp_path / "s.nc", points, {"latent_dim": (4, 16)}, {"preset": "smoke"}, "cpu")
+    assert main(["show", str(tmp_path / "s.nc"), "--format", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    # latent_dim 16: memorization 1.06 and 1.16: mean 1.11, sample std 0.1 / sqrt(2) = 0.070711
+    assert [row["latent_dim"] for row in rows] == ["4", "16"] and rows[1]["family"] == "attractor"
+    assert float(rows[1]["memorization_mean"]) == pytest.approx(1.11)
+    assert float(rows[1]["memorization_std"]) == pytest.approx(0.070711, abs=1e-6)
+    assert rows[1]["n_train_used_mean"] == "150.0" and rows[1]["cells"] == "2"
+    assert main(["show", str(tmp_path / "s.nc"), "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["kind"] == "sweep" and document["provenance"]["axes"] == ["latent_dim"]
+    assert exit_code(["show", str(tmp_path / "s.nc"), "--family", "koopman"]) == 2
+    assert "valid: attractor" in capsys.readouterr().err

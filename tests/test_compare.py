@@ -1,6 +1,10 @@
 """`kae-zoo compare`: regressions in each metric's direction, beyond the tolerance and the seed noise, against
 hand-worked values."""
 
+import csv
+import io
+import json
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -78,7 +82,8 @@ def test_identical_files_exit_0(tmp_path, capsys):
     run_file(tmp_path / "b.nc")
     assert main(["compare", str(tmp_path / "a.nc"), str(tmp_path / "b.nc")]) == 0
     out = capsys.readouterr().out
-    assert "0 regressed" in out and "0.91 ± 0.014 (n=2)" in out  # mean ± sample std (ddof 1) and n
+    # mean ± sample std (ddof 1) and n: 0.90, 0.92 -> 0.91 ± 0.01414, the mean to 4 significant digits
+    assert "0 regressed" in out and "0.9100 ± 0.014 (n=2)" in out
 
 
 def test_an_accuracy_drop_beyond_tolerance_and_noise_exits_1(tmp_path, capsys):
@@ -170,3 +175,38 @@ def test_the_same_code_on_disjoint_seeds_is_noise_and_a_degraded_model_regresses
     assert regressions(compare_results(reference, same_code)) == []
     found = {d.metric for d in regressions(compare_results(reference, run((3, 4, 5), n_epochs=1)))}
     assert {"accuracy", "state_error"} <= found
+
+
+def test_compare_formats_and_selection(tmp_path, capsys):
+    run_file(tmp_path / "a.nc")  # accuracy 0.90, 0.92; state_error 0.20, 0.22
+    run_file(tmp_path / "b.nc", accuracy=(0.85, 0.87))  # accuracy regressed (p = 0.0358), state_error the same
+    files = [str(tmp_path / "a.nc"), str(tmp_path / "b.nc")]
+    assert main(["compare", *files, "--format", "csv"]) == 1
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    accuracy = next(row for row in rows if row["metric"] == "accuracy")
+    # new 0.85, 0.87: mean 0.86, sample std sqrt(2 * 0.01^2 / 1) = 0.014142; change 0.86 - 0.91 = -0.05
+    assert accuracy["verdict"] == "regressed" and accuracy["direction"] == "higher"
+    assert float(accuracy["new_mean"]) == pytest.approx(0.86) and float(accuracy["new_std"]) == pytest.approx(
+        0.0141421, abs=1e-6)
+    assert accuracy["new_n"] == "2" and float(accuracy["change"]) == pytest.approx(-0.05)
+    assert float(accuracy["p_value"]) == pytest.approx(0.03576, abs=1e-5)
+    same = next(row for row in rows if row["metric"] == "state_error")
+    assert same["verdict"] == "same" and same["p_value"] == ""  # no test made: an empty field
+    assert main(["compare", *files, "--format", "json"]) == 1
+    document = json.loads(capsys.readouterr().out)
+    assert document["counts"]["regressed"] == 1 and document["tolerance"] == 0.05
+    assert document["reference"]["device"] == "cpu"
+    assert next(d for d in document["differences"] if d["metric"] == "state_error")["p_value"] is None
+    assert main(["compare", *files, "--format", "markdown"]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "| verdict | family | task | metric | reference | new | change | p |"
+    assert lines[2].startswith("| regressed | koopman | yinyang | accuracy ↑ | 0.9100 ± 0.014 (n=2) |")
+    # selecting state_error alone leaves out the regressed accuracy: exit 0
+    assert main(["compare", *files, "--metrics", "state_error"]) == 0
+    out = capsys.readouterr().out
+    assert "state_error ↓" in out and "accuracy" not in out and "failed cells" in out
+    assert main(["compare", *files, "--metrics", "acuracy"]) == 2
+    error = capsys.readouterr().err
+    assert "'acuracy'" in error and "valid: accuracy, state_error" in error
+    assert main(["compare", *files, "--task", "digits"]) == 2
+    assert "valid: yinyang" in capsys.readouterr().err

@@ -248,9 +248,9 @@ def test_show_prints_the_ood_table_mean_and_std_over_seeds(tmp_path):
     assert "OOD detection, ID = the test split" in text
     lines = text.splitlines()
     knn = next(line for line in lines if line.strip().startswith("knn"))
-    assert "0.91 ± 0.014 / 0.2 ± 0" in knn and "0.8 ± 0 / 0.5 ± 0" in knn
+    assert "0.9100 ± 0.014 / 0.2000 ± 0" in knn and "0.8000 ± 0 / 0.5000 ± 0" in knn
     trajectory = next(line for line in lines if line.strip().startswith("trajectory"))
-    assert "0.6 ± 0 / 0.9 ± 0" in trajectory and "- / -" in trajectory  # no score on that set
+    assert "0.6000 ± 0 / 0.9000 ± 0" in trajectory and "- / -" in trajectory  # no score on that set
 
 
 def test_show_is_unchanged_without_ood_scores(tmp_path):

@@ -4,7 +4,6 @@ nothing, and in a real headless Chromium the site loads without console errors, 
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import struct
 from html.parser import HTMLParser
@@ -70,21 +69,18 @@ def parse(path: Path) -> Tables:
 
 
 def show_table(capsys, path: Path) -> tuple[dict[tuple[str, str], dict[str, str]], set[tuple[str, str]]]:
-    """`kae-zoo show`'s metric table: (family, task) -> metric -> text, parsed from its columns; and the pairs its
-    training section says had a loss spike."""
-    assert main(["show", str(path)]) == 0
+    """`kae-zoo show --format markdown`'s metric table: (family, task) -> metric -> text, its headings' direction
+    arrows dropped; and the pairs the training section says had a loss spike."""
+    assert main(["show", str(path), "--format", "markdown"]) == 0
     lines = capsys.readouterr().out.splitlines()
     spiked = {tuple(line.strip().split(":")[0].split("/", 1)) for line in lines if "LOSS SPIKE" in line}
-    start = next(index for index, line in enumerate(lines) if line.startswith("family "))
-    header, rule = lines[start], lines[start + 1]
-    spans = [(match.start(), match.end()) for match in re.finditer(r"-+", rule)]
-    names = [header[begin:end].strip() for begin, end in spans]
+    start = lines.index(next(line for line in lines if line.startswith("| family | task |")))
+    names = [cell.strip().removesuffix(" ↑").removesuffix(" ↓") for cell in lines[start].strip("|").split("|")]
     rows = {}
     for line in lines[start + 2:]:
-        if not line.strip():
+        if not line.startswith("|"):
             break
-        values = dict(zip(names, (line[begin:end if index + 1 < len(spans) else None].strip()
-                                  for index, (begin, end) in enumerate(spans))))
+        values = dict(zip(names, (cell.strip() for cell in line.strip("|").split("|"))))
         rows[values["family"], values["task"]] = values
     return rows, spiked
 

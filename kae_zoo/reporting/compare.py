@@ -30,14 +30,21 @@ Pure functions over Datasets; the CLI exits 1 when `regressions` is not empty.
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+import math
+import textwrap
 from dataclasses import dataclass
+from typing import Any, Sequence
 
 import numpy as np
 import xarray as xr
 from scipy import stats
 
 from ..store.results import CELL_DIMS, degenerate_scores, metric_names
-from .summary import format_grid, format_mean_std, mean_std
+from .export import FORMATS, provenance
+from .summary import ARROWS, TABLE_WIDTH, format_grid, format_mean_std, format_number, mean_std
 
 TIMING_METRICS = ("train_seconds", "throughput", "mfu")
 RELATIVE_FLOOR = 1e-3
@@ -208,22 +215,104 @@ def regressions(differences: list[Difference]) -> list[Difference]:
     return [difference for difference in differences if difference.verdict == "regressed"]
 
 
-def format_comparison(differences: list[Difference], tolerance: float, alpha: float = DEFAULT_ALPHA) -> str:
-    """A table of every difference (regressions first): mean ± std (sample std, ddof 1) and n on both sides,
-    the change, Welch's p where a test was made; then a closing line with the counts and the rule."""
+def select_differences(differences: list[Difference], *, metrics: Sequence[str] | None = None,
+                       families: Sequence[str] | None = None, tasks: Sequence[str] | None = None) -> list[Difference]:
+    """The differences of the given metrics, families and tasks (all for none given); the failed-cell and
+    missing-pair rows of the selected pairs stay whatever the metrics. An unknown name raises ValueError naming
+    the valid ones."""
+    judged = {"failed cells", "cells"}
+    for option, given, valid in (
+            ("--metrics", metrics, sorted({d.metric for d in differences} - judged)),
+            ("--family", families, sorted({d.family for d in differences})),
+            ("--task", tasks, sorted({d.task for d in differences}))):
+        unknown = [name for name in given or [] if name not in valid]
+        if unknown:
+            raise ValueError(f"{option} {unknown[0]!r} is not compared in these files; valid: {', '.join(valid)}")
+    return [d for d in differences if (not metrics or d.metric in metrics or d.metric in judged)
+            and (not families or d.family in families) and (not tasks or d.task in tasks)]
+
+
+def _sorted(differences: list[Difference]) -> list[Difference]:
     rank = {verdict: index for index, verdict in enumerate(VERDICT_ORDER)}
-    rows = [["verdict", "family", "task", "metric", "reference", "new", "change", "p", "better"]]
-    for item in sorted(differences, key=lambda d: (rank[d.verdict], d.family, d.task, d.metric)):
-        if item.reference.n and item.new.n:
-            change = f"{item.new.mean - item.reference.mean:+.4g}"
-        else:
-            change = item.note or "-"
-        rows.append([item.verdict, item.family, item.task, item.metric, item.reference.describe(),
-                     item.new.describe(), change, "-" if np.isnan(item.p_value) else f"{item.p_value:.3g}",
-                     item.direction or "-"])
-    lines = format_grid(rows, header_rule=True)
+    return sorted(differences, key=lambda d: (rank[d.verdict], d.family, d.task, d.metric))
+
+
+def _change(item: Difference) -> str:
+    if item.reference.n and item.new.n:
+        change = format_number(item.new.mean - item.reference.mean, 4)
+        return change if change.startswith("-") else f"+{change}"
+    return item.note or "-"
+
+
+def _rule(tolerance: float, alpha: float) -> str:
+    return (f"rule: a change for the worse beyond tolerance {tolerance:g} (relative, floor {RELATIVE_FLOOR:g}) "
+            f"regresses; with >= 2 seeds a side only when Welch's one-sided p < {alpha:g} too")
+
+
+def _counts(differences: list[Difference]) -> str:
     counts = {verdict: sum(d.verdict == verdict for d in differences) for verdict in VERDICT_ORDER}
-    lines.append("\n" + ", ".join(f"{counts[verdict]} {verdict}" for verdict in VERDICT_ORDER))
-    lines.append(f"rule: a change for the worse beyond tolerance {tolerance:g} (relative, floor {RELATIVE_FLOOR:g}) "
-                 f"regresses; with >= 2 seeds a side only when Welch's one-sided p < {alpha:g} too")
+    return ", ".join(f"{counts[verdict]} {verdict}" for verdict in VERDICT_ORDER)
+
+
+def _rows(differences: list[Difference]) -> list[list[str]]:
+    """Header and one row per difference (regressions first): the metric with its better side's arrow, mean ± std
+    (n) on both sides, the change of the means and Welch's p."""
+    rows = [["verdict", "family", "task", "metric", "reference", "new", "change", "p"]]
+    for item in _sorted(differences):
+        rows.append([item.verdict, item.family, item.task, f"{item.metric} {ARROWS.get(item.direction, '')}".rstrip(),
+                     item.reference.describe(), item.new.describe(), _change(item),
+                     "-" if np.isnan(item.p_value) else f"{item.p_value:.3g}"])
+    return rows
+
+
+def format_comparison(differences: list[Difference], tolerance: float, alpha: float = DEFAULT_ALPHA) -> str:
+    """A table of every difference (`_rows`), then a closing line with the counts, the arrows' legend and the
+    rule."""
+    lines = format_grid(_rows(differences), header_rule=True)
+    lines += ["", _counts(differences), "↑ higher is better, ↓ lower is better; reference and new: mean ± sample std "
+              "(ddof 1) (n seeds)", *textwrap.wrap(_rule(tolerance, alpha), TABLE_WIDTH)]
     return "\n".join(lines)
+
+
+def _number(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def _record(item: Difference) -> dict[str, Any]:
+    """One difference as flat fields, NaN as None."""
+    record: dict[str, Any] = {"verdict": item.verdict, "family": item.family, "task": item.task,
+                              "metric": item.metric, "direction": item.direction}
+    for side, sample in (("reference", item.reference), ("new", item.new)):
+        record.update({f"{side}_mean": _number(sample.mean), f"{side}_std": _number(sample.std), f"{side}_n": sample.n})
+    change = item.new.mean - item.reference.mean if item.reference.n and item.new.n else float("nan")
+    record.update({"change": _number(change), "p_value": _number(item.p_value), "note": item.note})
+    return record
+
+
+def render_comparison(differences: list[Difference], fmt: str, tolerance: float, alpha: float = DEFAULT_ALPHA, *,
+                      sources: tuple[dict, dict] = ({}, {})) -> str:
+    """`kae-zoo compare`'s output: `format_comparison` ("table"), a GitHub table ("markdown"), one CSV row per
+    difference ("csv"), or JSON ("json": the rule's settings, the counts, each file's attributes as `sources`, the
+    differences; NaN as null)."""
+    if fmt == "table":
+        return format_comparison(differences, tolerance, alpha)
+    if fmt == "markdown":
+        rows = _rows(differences)
+        lines = ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+        lines.insert(1, "|" + "---|" * len(rows[0]))
+        return "\n".join([*lines, "", _counts(differences), "", _rule(tolerance, alpha)])
+    records = [_record(item) for item in _sorted(differences)]
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(_record(Difference("", "", "", Sample(()), Sample(()), "",
+                                                                           "same"))), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({key: "" if value is None else value for key, value in record.items()} for record in records)
+        return buffer.getvalue().rstrip("\n")
+    if fmt == "json":
+        counts = {verdict: sum(d.verdict == verdict for d in differences) for verdict in VERDICT_ORDER}
+        document = {"tolerance": tolerance, "alpha": alpha, "relative_floor": RELATIVE_FLOOR, "counts": counts,
+                    "reference": provenance(sources[0]), "new": provenance(sources[1]), "differences": records}
+        return json.dumps(document, indent=1, allow_nan=False, default=str)
+    raise ValueError(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
+

@@ -4,7 +4,9 @@ Python."""
 from __future__ import annotations
 
 import json
-from typing import Iterator
+import textwrap
+from dataclasses import dataclass
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import xarray as xr
@@ -31,13 +33,39 @@ SWEEP_CORRELATIONS = (("memorization", "n_train_used"), ("noise_memorization", "
 TRAINING_RECORD = ("scored_epoch", "epochs_run", "loss_spike_ratio", "loss_spike")
 
 
-def format_mean_std(values: np.ndarray) -> str:
-    """"mean ± std" (`mean_std`) of the finite values, the mean alone for one value, "-" for none."""
-    mean, std = mean_std(values)
+def format_number(value: float, significant: int) -> str:
+    """`value` to `significant` significant digits, trailing zeros kept (0.5000 beside 0.9867): fixed-point when
+    it rounds to 1e-3 <= |value| < 1e5 (and for 0), else scientific (4.082e+06); "-" for NaN."""
+    if not np.isfinite(value):
+        return "-"
+    scientific = f"{value:.{significant - 1}e}"
+    exponent = int(scientific.split("e")[1])  # after rounding: 99999.9 is 1.000e+05
+    return _fixed(value, significant) if value == 0 or -3 <= exponent < 5 else scientific
+
+
+def _fixed(value: float, significant: int) -> str:
+    """Fixed-point `value` to `significant` significant digits (no exponent, whatever its size)."""
+    if value == 0:
+        return "0"
+    exponent = int(f"{value:.{significant - 1}e}".split("e")[1])
+    decimals = significant - 1 - exponent
+    return f"{round(value, decimals):.{max(decimals, 0)}f}"
+
+
+def format_stat(mean: float, std: float) -> str:
+    """"mean ± std": the mean to 4 significant digits, the std to 2 in the mean's notation (fixed-point, or
+    scientific when the mean is); the mean alone for a NaN std, "-" for a NaN mean."""
     if np.isnan(mean):
         return "-"
-    text = f"{mean:.4g}" if abs(mean) < 1e4 else f"{mean:.3e}"
-    return text if np.isnan(std) else f"{text} ± {std:.2g}"
+    text = format_number(mean, 4)
+    if np.isnan(std):
+        return text
+    return f"{text} ± {std:.1e}" if "e" in text and std != 0 else f"{text} ± {_fixed(std, 2)}"
+
+
+def format_mean_std(values: np.ndarray) -> str:
+    """"mean ± std" (`mean_std`, `format_stat`) of the finite values, the mean alone for one value, "-" for none."""
+    return format_stat(*mean_std(values))
 
 
 def pair_cells(dataset: xr.Dataset) -> Iterator[tuple[str, str, xr.Dataset]]:
@@ -54,20 +82,211 @@ def scalar_names(dataset: xr.Dataset) -> list[str]:
     return [name for name in metric_names(dataset) if dataset[name].dims == dims and name not in TRAINING_RECORD]
 
 
-def format_table(dataset: xr.Dataset) -> str:
-    """One row per (family, task) that ran (a matrix file need not pair every family with every task): cell status
-    counts and every scalar metric as mean ± std over seeds."""
-    scalars = scalar_names(dataset)
-    header = ["family", "task", "ok/cells", *scalars]
-    rows = [header]
+TABLE_WIDTH = 120  # the terminal metric tables are split to fit this many columns
+ARROWS = {"higher": "↑", "lower": "↓", "none": ""}
+LEGEND = ("↑ higher is better, ↓ lower is better, no arrow: no better side; the unit under each name ([1]: "
+          "dimensionless);\n"
+          "mean ± sample std (ddof 1) over the seeds with a value; kae-zoo list describes every metric")
+
+
+@dataclass(frozen=True)
+class Column:
+    """A metric column, as the result file describes its variable (so a file shows without the plugin that wrote
+    it); `group` is the scorer that writes it ("other" when no installed scorer does)."""
+
+    name: str
+    long_name: str
+    units: str
+    direction: str  # "higher", "lower" or "none"
+    definition_version: int | None
+    split: str
+    group: str
+
+    @property
+    def heading(self) -> str:
+        return f"{self.name} {ARROWS.get(self.direction, '')}".rstrip()
+
+
+@dataclass(frozen=True)
+class Stat:
+    """Mean, sample std (`mean_std`) and count of the finite seed values of one metric in one row."""
+
+    mean: float
+    std: float
+    n: int
+
+    @classmethod
+    def of(cls, values: np.ndarray) -> Stat:
+        values = np.asarray(values, dtype=float)
+        return cls(*mean_std(values), int(np.isfinite(values).sum()))
+
+
+@dataclass(frozen=True)
+class Row:
+    """One (family, task) of a run, or one point of a sweep: its keys (family, task and the axis values), the cells
+    that finished / ran (seeds of a sweep point), and each setting's and metric's Stat."""
+
+    keys: dict[str, Any]
+    ok: int
+    cells: int
+    settings: dict[str, Stat]
+    stats: dict[str, Stat]
+
+
+@dataclass(frozen=True)
+class MetricTable:
+    """The metric table of a result file as data, for `format_metric_tables` and the machine formats
+    (`reporting.export`): one Row per (family, task) that ran, or per sweep point."""
+
+    kind: str  # "run" or "sweep"
+    keys: tuple[str, ...]
+    settings: tuple[Column, ...]
+    columns: tuple[Column, ...]
+    rows: tuple[Row, ...]
+    attrs: dict[str, Any]  # the file's provenance attributes
+
+
+def _groups() -> dict[str, str]:
+    """metric name -> the scorer that writes it."""
+    from ..scoring import get_scorer, list_scorers  # here, not at the top: the scorers import torch
+
+    return {spec.name: name for name in list_scorers() for spec in get_scorer(name).metrics}
+
+
+def _column(dataset: xr.Dataset, name: str, groups: dict[str, str]) -> Column:
+    attrs = dataset[name].attrs
+    version = attrs.get("definition_version")
+    return Column(name, str(attrs.get("long_name", "")), str(attrs.get("units", "")),
+                  str(attrs.get("direction", "none")), None if version is None else int(version),
+                  str(attrs.get("split", "")), groups.get(name, "other"))
+
+
+def _choose(option: str, given: Sequence[str] | None, valid: Sequence[str]) -> list[str]:
+    """The given names (duplicates dropped, in the given order), or all `valid` ones for none given; an unknown name
+    raises ValueError naming the valid ones."""
+    if not given:
+        return list(valid)
+    for name in given:
+        if name not in valid:
+            raise ValueError(f"{option} {name!r} is not in this file; valid: {', '.join(valid)}")
+    return list(dict.fromkeys(given))
+
+
+def select_results(dataset: xr.Dataset, *, families: Sequence[str] | None = None,
+                   tasks: Sequence[str] | None = None) -> xr.Dataset:
+    """The run Dataset restricted to `families` and `tasks` (all for None); a sweep, whose one family and task are
+    attributes, is returned whole once the names match. An unknown name raises ValueError naming the valid ones."""
+    if is_sweep(dataset):
+        _choose("--family", families, [str(dataset.attrs["family"])])
+        _choose("--task", tasks, [str(dataset.attrs["task"])])
+        return dataset
+    chosen_families = _choose("--family", families, [str(name) for name in dataset.family.values])
+    chosen_tasks = _choose("--task", tasks, [str(name) for name in dataset.task.values])
+    return dataset.sel(family=chosen_families, task=chosen_tasks)
+
+
+def metric_table(dataset: xr.Dataset, metrics: Sequence[str] | None = None) -> MetricTable:
+    """The MetricTable of a run or sweep Dataset: every scalar metric, or `metrics` in that order (an unknown
+    name raises ValueError naming this file's scalar metrics); rows for the pairs that ran, or every sweep point."""
+    names = _choose("--metrics", metrics, scalar_names(dataset))
+    groups = _groups()
+    columns = tuple(_column(dataset, name, groups) for name in names)
+    attrs = {key: (value.item() if isinstance(value, np.generic) else value) for key, value in dataset.attrs.items()}
+    rows = []
+    if is_sweep(dataset):
+        axes = sweep_axes(dataset)
+        settings = setting_names(dataset, (*axes, "seed"))
+        for point in np.ndindex(*[dataset.sizes[axis] for axis in axes]):
+            selected = dataset.isel(dict(zip(axes, point)))
+            status = np.asarray(selected["status"].values)
+            keys = {"family": str(dataset.attrs["family"]), "task": str(dataset.attrs["task"])}
+            keys.update({axis: selected[axis].item() for axis in axes})
+            rows.append(Row(keys, int(np.sum(status == "ok")), int(status.size),
+                            {name: Stat.of(selected[name].values) for name in settings},
+                            {name: Stat.of(selected[name].values) for name in names}))
+        return MetricTable("sweep", ("family", "task", *axes), tuple(_column_of_setting(dataset, name)
+                                                                       for name in settings),
+                           columns, tuple(rows), attrs)
     for family, task, cell in pair_cells(dataset):
-        status = cell["status"].values
+        status = np.asarray(cell["status"].values)
         if np.all(status == "missing"):
             continue
-        row = [family, task, f"{int(np.sum(status == 'ok'))}/{int(np.sum(status != 'missing'))}"]
-        row += [format_mean_std(np.asarray(cell[name].values, dtype=float)) for name in scalars]
-        rows.append(row)
-    return "\n".join(format_grid(rows, header_rule=True))
+        rows.append(Row({"family": family, "task": task}, int(np.sum(status == "ok")), int(np.sum(status != "missing")),
+                        {}, {name: Stat.of(cell[name].values) for name in names}))
+    return MetricTable("run", ("family", "task"), (), columns, tuple(rows), attrs)
+
+
+def _column_of_setting(dataset: xr.Dataset, name: str) -> Column:
+    attrs = dataset[name].attrs
+    return Column(name, str(attrs.get("long_name", "")), str(attrs.get("units", "")), "none", None, "", "setting")
+
+
+def format_metric_tables(table: MetricTable, width: int = TABLE_WIDTH) -> str:
+    """The terminal text of a MetricTable: tables by score group (the scorer that writes the metrics; groups with
+    the same rows share a table while it fits), a group split further until each table fits `width` columns; the
+    row keys (family, task; a sweep's axes and settings) and ok/cells repeated in each, only the rows with a value
+    in it; each metric's direction arrow and unit in its header; a legend at the end. Falls back to one line per
+    (row, metric) when even one metric column is too wide."""
+    if not table.rows:
+        return "no (family, task) of the selection ran"
+    shown_keys = [key for key in table.keys if table.kind == "run" or key not in ("family", "task")]
+    key_header = [*shown_keys, *(setting.name for setting in table.settings),
+                  "ok/cells" if table.kind == "run" else "ok/seeds"]
+    key_units = [""] * len(shown_keys) + [f"[{setting.units}]" for setting in table.settings] + [""]
+    key_cells = [[format_axis_value(row.keys[key]) for key in shown_keys]
+                 + [format_stat(row.settings[setting.name].mean, row.settings[setting.name].std)
+                    for setting in table.settings] + [f"{row.ok}/{row.cells}"] for row in table.rows]
+    text = {column.name: [format_stat(row.stats[column.name].mean, row.stats[column.name].std) for row in table.rows]
+            for column in table.columns}
+
+    def column_width(column: Column, rows: Sequence[int]) -> int:
+        return max(len(column.heading), len(column.units) + 2, *(len(text[column.name][index]) for index in rows))
+
+    groups: dict[str, list[Column]] = {}
+    for column in table.columns:
+        groups.setdefault(column.group, []).append(column)
+    blocks: list[tuple[list[str], tuple[int, ...], list[Column], int]] = []  # titles, rows, columns, width used
+    for group, columns in groups.items():
+        columns = [column for column in columns if any(row.stats[column.name].n for row in table.rows)]
+        rows = tuple(index for index, row in enumerate(table.rows) if any(row.stats[c.name].n for c in columns))
+        if not rows:  # e.g. mfu on a CPU (no peak FLOP/s known), or scores of tasks not selected
+            continue
+        key_width = sum(max(len(header), *(len(key_cells[index][position]) for index in rows)) + 2
+                        for position, header in enumerate(key_header))
+        if key_width + max(column_width(column, rows) for column in columns) > width:
+            return _format_long(table)
+        parts: list[tuple[list[Column], int]] = [([], key_width)]
+        for column in columns:
+            if parts[-1][0] and parts[-1][1] + column_width(column, rows) > width:
+                parts.append(([], key_width))
+            parts[-1] = (parts[-1][0] + [column], parts[-1][1] + column_width(column, rows) + 2)
+        if len(parts) == 1 and blocks and blocks[-1][1] == rows and blocks[-1][3] + parts[0][1] - key_width <= width:
+            titles, _, previous, used = blocks[-1]
+            blocks[-1] = ([*titles, group], rows, previous + parts[0][0], used + parts[0][1] - key_width)
+            continue
+        blocks += [([group if len(parts) == 1 else f"{group} ({number}/{len(parts)})"], rows, part, used)
+                   for number, (part, used) in enumerate(parts, 1)]
+    lines = []
+    for titles, rows, columns, _ in blocks:
+        grid = [[*key_header, *(column.heading for column in columns)],
+                [*key_units, *(f"[{column.units}]" for column in columns)]]
+        grid += [[*key_cells[index], *(text[column.name][index] for column in columns)] for index in rows]
+        block = format_grid(grid, header_rule=True)
+        block.insert(1, block.pop(2))  # the rule under the units line
+        lines += [", ".join(titles) + ":", *block, ""]
+    return "\n".join([*lines, LEGEND]) if lines else "no value of the selected metrics in the selected rows"
+
+
+def _format_long(table: MetricTable) -> str:
+    """One line per (row, metric with a value): the keys, the metric with its arrow and unit, the value."""
+    grid = [[*table.keys, "metric", "unit", "mean ± std"]]
+    for row in table.rows:
+        for column in table.columns:
+            stat = row.stats[column.name]
+            if stat.n:
+                grid.append([*(format_axis_value(row.keys[key]) for key in table.keys), column.heading,
+                             f"[{column.units}]", format_stat(stat.mean, stat.std)])
+    return "\n".join([*format_grid(grid, header_rule=True), "", LEGEND])
 
 
 def format_training(dataset: xr.Dataset) -> str:
@@ -92,7 +311,7 @@ def format_training(dataset: xr.Dataset) -> str:
                 line += "; LOSS SPIKE after the scored epoch on " + ", ".join(
                     f"seed {seed} (validation loss up to {ratio:.3g}x its best)"
                     for seed, ratio in zip(seeds[spikes], ratios[spikes]))
-        lines.append(line)
+        lines += textwrap.wrap(line, TABLE_WIDTH, subsequent_indent="    ")
     return "\n".join(lines) if len(lines) > 1 else ""
 
 
@@ -134,6 +353,21 @@ def format_grid(rows: list[list[str]], header_rule: bool = False) -> list[str]:
     return lines
 
 
+def fit_grid(rows: list[list[str]], width: int) -> list[str]:
+    """`format_grid` of `rows`, its columns after the first split into several grids (the first column repeated,
+    a blank line between) so that each line fits `width`."""
+    widths = [max(len(row[column]) for row in rows) + 2 for column in range(len(rows[0]))]
+    chunks: list[list[int]] = [[]]
+    for column in range(1, len(widths)):
+        if chunks[-1] and widths[0] + sum(widths[index] for index in chunks[-1]) + widths[column] - 2 > width:
+            chunks.append([])
+        chunks[-1].append(column)
+    lines: list[str] = []
+    for chunk in chunks:
+        lines += ([""] if lines else []) + format_grid([[row[0], *(row[index] for index in chunk)] for row in rows])
+    return lines
+
+
 def format_ood_table(dataset: xr.Dataset) -> str:
     """Per (family, task): AUROC / FPR95 of each OOD method (rows) on each OOD set (columns), mean ± std over
     seeds; ID is the task's test split. Empty when the file has no OOD scores."""
@@ -154,7 +388,7 @@ def format_ood_table(dataset: xr.Dataset) -> str:
                 rows.append([f"  {method}"] + [
                     f"{format_mean_std(auroc.sel(ood_method=method, ood_set=name).values)} / "
                     f"{format_mean_std(fpr95.sel(ood_method=method, ood_set=name).values)}" for name in sets])
-            lines += ["  " + line for line in format_grid(rows)]
+            lines += [f"  {line}" if line else "" for line in fit_grid(rows, TABLE_WIDTH - 2)]
     return "\n".join(lines) if len(lines) > 1 else ""
 
 
@@ -179,7 +413,8 @@ def format_split_note(dataset: xr.Dataset) -> str:
     scores from the training latents); empty when there are none. train_seconds says so in its name."""
     names = [name for name in scalar_names(dataset) if name != "train_seconds"
              and dataset[name].attrs.get("split") == "train"]
-    return f"computed on the training split, not the test split: {', '.join(names)}" if names else ""
+    return "\n".join(textwrap.wrap(f"computed on the training split, not the test split: {', '.join(names)}",
+                                   TABLE_WIDTH)) if names else ""
 
 
 def _format_epoch(value: float) -> str:
@@ -190,25 +425,8 @@ def _format_count(value: float) -> str:
     return "-" if not np.isfinite(value) else f"{value:.3g}"
 
 
-def _format_axis_value(value: object) -> str:
+def format_axis_value(value: object) -> str:
     return f"{value:g}" if isinstance(value, (float, np.floating)) else str(value)
-
-
-def format_sweep_table(dataset: xr.Dataset) -> str:
-    """One row per sweep point (axis values): the settings it ran with (e.g. n_train_used), ok seeds and every scalar
-    score as mean ± std over seeds."""
-    axes, scalars = sweep_axes(dataset), scalar_names(dataset)
-    settings = setting_names(dataset, (*axes, "seed"))
-    rows = [[*axes, *settings, "ok/seeds", *scalars]]
-    for point in np.ndindex(*[dataset.sizes[axis] for axis in axes]):
-        selected = dataset.isel(dict(zip(axes, point)))
-        status = selected["status"].values
-        row = [_format_axis_value(selected[axis].item()) for axis in axes]
-        row += [format_mean_std(np.asarray(selected[name].values, dtype=float)) for name in settings]
-        row.append(f"{int(np.sum(status == 'ok'))}/{status.size}")
-        row += [format_mean_std(np.asarray(selected[name].values, dtype=float)) for name in scalars]
-        rows.append(row)
-    return "\n".join(format_grid(rows, header_rule=True))
 
 
 def constant_along(values: xr.DataArray, dim: str) -> bool:
@@ -246,7 +464,7 @@ def format_rank_correlations(dataset: xr.Dataset) -> str:
                 continue
             for value in dataset[axis].values:
                 correlation = _format_correlation(x.sel({axis: value}), y.sel({axis: value}))
-                lines.append(f"    {axis} = {_format_axis_value(value)}: {correlation}")
+                lines.append(f"    {axis} = {format_axis_value(value)}: {correlation}")
     if not lines:
         return ""
     return "\n".join(["Spearman rank correlation (ties at mean rank; p from scipy's t-approximation):", *lines])
@@ -259,7 +477,7 @@ def format_sweep_failures(dataset: xr.Dataset) -> str:
     lines = []
     for index in zip(*np.nonzero(failed)):
         selected = dataset.isel(dict(zip(axes, index)))
-        where = ", ".join(f"{axis} {_format_axis_value(selected[axis].item())}" for axis in axes)
+        where = ", ".join(f"{axis} {format_axis_value(selected[axis].item())}" for axis in axes)
         lines.append(f"FAILED {where}: {selected['error'].item()}")
     return "\n".join(lines)
 
@@ -294,22 +512,26 @@ def format_degenerate(dataset: xr.Dataset) -> str:
     for where, metric, reason in found:
         cell = (f"{where['family']}/{where['task']} seed {where['seed']}" if "family" in where
                 else ", ".join(f"{dim}={value}" for dim, value in where.items()))
-        lines.append(f"  {cell}: {metric}: {reason}")
+        lines += textwrap.wrap(f"{cell}: {metric}: {reason}", TABLE_WIDTH, initial_indent="  ",
+                               subsequent_indent="    ")
     return "\n".join(lines)
 
 
-def format_sweep(dataset: xr.Dataset) -> str:
-    """The `kae-zoo show` text of a sweep file: provenance, what was swept, the table, rank correlations, failures."""
+def sweep_sections(dataset: xr.Dataset, table: MetricTable) -> list[tuple[str, str]]:
+    """The (name, text) sections of a sweep file's `kae-zoo show`: provenance, what was swept, the metric tables,
+    the split note, rank correlations, failures; empty ones left out."""
     config = json.loads(dataset.attrs["config"])
     axes = " x ".join(f"{axis} ({dataset.sizes[axis]})" for axis in sweep_axes(dataset))
     seeds = ", ".join(str(seed) for seed in dataset.seed.values)
     fixed = ", ".join(f"{key}={value}" for key, value in sorted(config.get("overrides", {}).items()))
     what = (f"sweep of {dataset.attrs['family']} on {dataset.attrs['task']} (preset {config.get('preset')}"
-            f"{', ' + fixed if fixed else ''}): {axes} x seeds {seeds}; scores mean ± std over seeds, on the held-out "
-            f"test split unless noted (curves are not kept in sweep files)")
-    parts = [_provenance_line(dataset), what, format_sweep_table(dataset), format_split_note(dataset),
-             format_rank_correlations(dataset), format_degenerate(dataset), format_sweep_failures(dataset)]
-    return "\n\n".join(part for part in parts if part)
+            f"{', ' + fixed if fixed else ''}): {axes} x seeds {seeds}; scores on the held-out test split unless "
+            f"noted (curves are not kept in sweep files)")
+    sections = [("provenance", _provenance_line(dataset)), ("sweep", "\n".join(textwrap.wrap(what, TABLE_WIDTH))),
+                ("metrics", format_metric_tables(table)), ("split", format_split_note(dataset)),
+                ("correlations", format_rank_correlations(dataset)), ("degenerate", format_degenerate(dataset)),
+                ("failures", format_sweep_failures(dataset))]
+    return [(name, text) for name, text in sections if text]
 
 
 def format_reproduction(dataset: xr.Dataset) -> str:
@@ -322,15 +544,26 @@ def format_reproduction(dataset: xr.Dataset) -> str:
                       *format_grid(rows)])
 
 
-def format_results(dataset: xr.Dataset) -> str:
-    """The full `kae-zoo show` text: provenance, the metric table, Betti curves, OOD and probe scores (when
-    present) and failures; a sweep file gets `format_sweep`, a reproduction file `format_reproduction`."""
+def result_sections(dataset: xr.Dataset, table: MetricTable) -> list[tuple[str, str]]:
+    """The (name, text) sections of `kae-zoo show` for a run or sweep Dataset and its MetricTable: provenance, the
+    metric tables, the split note, training record, Betti curves, OOD and probe scores (when present), failures;
+    a sweep's are `sweep_sections`. Empty ones are left out."""
     if is_sweep(dataset):
-        return format_sweep(dataset)
+        return sweep_sections(dataset, table)
+    sections = [("provenance", f"{_provenance_line(dataset)}; metrics on the held-out test split"),
+                ("metrics", format_metric_tables(table)), ("split", format_split_note(dataset)),
+                ("training", format_training(dataset)), ("betti", format_betti_curves(dataset)),
+                ("ood", format_ood_table(dataset)), ("probe", format_probe(dataset)),
+                ("degenerate", format_degenerate(dataset)), ("failures", format_failures(dataset))]
+    return [(name, text) for name, text in sections if text]
+
+
+def format_results(dataset: xr.Dataset, *, metrics: Sequence[str] | None = None,
+                   families: Sequence[str] | None = None, tasks: Sequence[str] | None = None) -> str:
+    """The full `kae-zoo show` text (`result_sections`) of a run or sweep file, `format_reproduction` of a
+    reproduction file. `metrics` picks the tables' columns, `families` and `tasks` every section's pairs
+    (`select_results`, `metric_table`: an unknown name raises ValueError naming the valid ones)."""
     if is_reproduction(dataset):
         return format_reproduction(dataset)
-    header = f"{_provenance_line(dataset)}; metrics on the held-out test split"
-    parts = [header, format_table(dataset), format_split_note(dataset), format_training(dataset),
-             format_betti_curves(dataset), format_ood_table(dataset), format_probe(dataset), format_degenerate(dataset),
-             format_failures(dataset)]
-    return "\n\n".join(part for part in parts if part)
+    dataset = select_results(dataset, families=families, tasks=tasks)
+    return "\n\n".join(text for _, text in result_sections(dataset, metric_table(dataset, metrics)))
