@@ -1,6 +1,6 @@
 """The core every layer stands on: shared types (Batch, DataSpec, Curve), the surrogate interface and its fit
-settings, capabilities, registries, configs, acceleration, determinism, atomic files and provenance. It imports
-nothing else from kae_zoo."""
+settings, capabilities, registries, configs, acceleration, determinism, atomic files, provenance, the cache folder
+and the logging set-up. It imports nothing else from kae_zoo."""
 
 from .acceleration import FP32, Acceleration
 from .config import PRESETS, TrainingConfig
