@@ -1,4 +1,5 @@
-"""`kae-zoo`: a thin command line over the library (list, run, sweep, reproduce, compare, show, report, check).
+"""`kae-zoo`: a thin command line over the library (list, run, sweep, reproduce, compare, show, report, check,
+cache).
 
 Bad input gets one line on stderr and exit code 2, before anything is written; a run with a failed cell exits 3;
 compare exits 1 when a metric regressed, check when a conformance check failed.
@@ -9,13 +10,15 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import logging
+import os
 import sys
 import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, Sequence
 
+from .core.cache import cache_root, clear_cache, format_listing, format_size, list_cache
 from .core.config import PRECISIONS, PRESETS
+from .core.logs import NORMAL, QUIET, VERBOSE, configure_logging
 from .core.registry import UnknownNameError, did_you_mean
 from .core.version import __version__
 from .experiments.executors import EXECUTORS, check_executor
@@ -117,7 +120,7 @@ def check_out_file(value: str) -> Path:
 def build_parser() -> OneLineParser:
     parser = OneLineParser(prog="kae-zoo", description="Benchmark sparse and operator-space autoencoder surrogates.")
     parser.add_argument("--version", action="version", version=f"kae-zoo {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    add_verbosity_arguments(parser, default=False)
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
 
     commands.add_parser("list", help="list families, tasks (and which family runs on which), metrics, scorers, "
@@ -155,7 +158,6 @@ def build_parser() -> OneLineParser:
                      help="replace --out with this run's cells alone: every cell runs again, and the cells --out holds "
                           "outside this run are dropped (default: kept)")
     add_executor_arguments(run, "cells")
-    run.add_argument("--quiet", action="store_true", help="no progress bars")
 
     sweep = commands.add_parser("sweep", help="run one family on one task over the product of config-field axes x "
                                               "seeds")
@@ -173,7 +175,6 @@ def build_parser() -> OneLineParser:
     sweep.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     sweep.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1, as for run)")
     sweep.add_argument("--out", required=True, help="sweep file to write (.nc)")
-    sweep.add_argument("--quiet", action="store_true", help="no progress bars")
     sweep.add_argument("--overwrite", action="store_true", help="run every point again, even those --out holds")
     add_executor_arguments(sweep, "points")
 
@@ -192,7 +193,6 @@ def build_parser() -> OneLineParser:
     reproduce.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     reproduce.add_argument("--overwrite", action="store_true",
                            help="rerun experiments whose result files in --out/runs already match the plan")
-    reproduce.add_argument("--quiet", action="store_true", help="no progress bars")
 
     compare = commands.add_parser("compare", help="compare a new run result file with a reference; exit 1 when a "
                                                   "metric regressed beyond the tolerance and the seed noise")
@@ -225,7 +225,24 @@ def build_parser() -> OneLineParser:
     site.add_argument("--asv", default=None, metavar="DIR", help="an `asv publish` folder (.asv/html) to link")
     site.add_argument("--title", default="kae-zoo results", help="the site's title")
     site.add_argument("--overwrite", action="store_true", help="replace --out when it holds files")
+
+    cache = commands.add_parser("cache", help="list or clear the cache of trained base networks (shared by every "
+                                              "working directory; $KAE_ZOO_CACHE moves it)")
+    cache.add_argument("action", choices=("list", "clear"), help="list: each file, its size and what it is; clear: "
+                                                                 "delete them (they are trained again when needed)")
+    cache.add_argument("--match", default=None, metavar="GLOB",
+                       help="only the files whose name matches, e.g. 'base_mnist_*'")
+    for subcommand in commands.choices.values():  # -q/-v after the subcommand too (kae-zoo run ... -q)
+        add_verbosity_arguments(subcommand, default=argparse.SUPPRESS)
     return parser
+
+
+def add_verbosity_arguments(parser: argparse.ArgumentParser, *, default: Any) -> None:
+    """-q/--quiet and -v/--verbose; on subcommands with default SUPPRESS, so either place works."""
+    parser.add_argument("-q", "--quiet", action="store_true", default=default,
+                        help="warnings and errors only (and what a rerun kept): no progress bars or per-cell lines")
+    parser.add_argument("-v", "--verbose", action="store_true", default=default,
+                        help="debug detail (every validation check, Dask's own log lines)")
 
 
 def add_executor_arguments(parser: argparse.ArgumentParser, what: str) -> None:
@@ -582,13 +599,27 @@ def command_new_family(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_cache(args: argparse.Namespace) -> int:
+    if args.action == "list":
+        print(format_listing(list_cache(match=args.match)))
+        return 0
+    removed = clear_cache(match=args.match)
+    for entry in removed:
+        print(f"removed {entry.path.name} ({format_size(entry.n_bytes)}, {entry.description()})")
+    print(f"freed {format_size(sum(entry.n_bytes for entry in removed))} in {len(removed)} file(s) from "
+          f"{cache_root()}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
-    # what a resume kept, ran again and carried: always said
-    for name in ("kae_zoo.experiments.runner", "kae_zoo.experiments.sweep"):
-        logging.getLogger(name).setLevel(logging.INFO)
+    if args.quiet and args.verbose:
+        print("kae-zoo: error: -q/--quiet and -v/--verbose contradict each other; give one", file=sys.stderr)
+        return EXIT_USAGE
+    configure_logging(QUIET if args.quiet else VERBOSE if args.verbose else NORMAL)
     try:
+        if args.command == "cache":
+            return command_cache(args)
         if args.command == "list":
             print(command_list())
             return 0
@@ -612,6 +643,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, UnknownNameError, ResultFileError) as error:
         print(f"kae-zoo: error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # the reader went away (`kae-zoo list | head`): stop quietly, as Unix tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so that Python's flush of stdout at exit does not fail again
+        return 1
 
 
 if __name__ == "__main__":

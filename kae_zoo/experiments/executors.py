@@ -13,7 +13,9 @@ nothing of what the jobs do, so it never imports the runner.
   and should be started without Dask's MALLOC_TRIM_THRESHOLD_ (see `worker_environment`). Dask is imported only
   when used.
 
-Jobs set their own thread count and seeds, so a job gives the same numbers on every executor, timings aside.
+Jobs set their own thread count and seeds, so a job gives the same numbers on every executor, timings aside. The
+executors' bars are drawn on a terminal only (`kae_zoo.core.logs`); the worker processes of a process pool or a
+local Dask cluster log as this process was set up to (`configure_logging`), so a job's log lines reach its stderr.
 """
 
 from __future__ import annotations
@@ -24,8 +26,7 @@ from abc import ABC, abstractmethod
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, Callable, Iterator, Sequence
 
-from tqdm.auto import tqdm
-
+from ..core.logs import configure_logging, configured_verbosity, progress_bar, quiet_noisy_libraries
 from ..core.registry import did_you_mean
 
 Job = Callable[[], Any]
@@ -51,7 +52,7 @@ class LocalExecutor(Executor):
 
     def run(self, jobs: Sequence[Job], *, progress: bool = True, description: str = "jobs",
             ) -> Iterator[tuple[int, Outcome]]:
-        for index, job in enumerate(tqdm(jobs, desc=description, disable=not progress)):
+        for index, job in enumerate(progress_bar(jobs, description=description, enabled=progress)):
             try:
                 outcome = job()
             except Exception as error:  # the caller decides what a failed job means
@@ -72,10 +73,14 @@ class ProcessExecutor(Executor):
             ) -> Iterator[tuple[int, Outcome]]:
         if not jobs:
             return
-        pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"))
+        verbosity = configured_verbosity()
+        pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=None if verbosity is None else configure_logging,
+                                   initargs=() if verbosity is None else (verbosity,))
         try:
             futures = {pool.submit(job): index for index, job in enumerate(jobs)}
-            for future in tqdm(as_completed(futures), total=len(futures), desc=description, disable=not progress):
+            for future in progress_bar(as_completed(futures), total=len(futures), description=description,
+                                       enabled=progress):
                 error = future.exception()
                 yield futures[future], (error if error is not None else future.result())
         finally:  # an interrupted run (Ctrl-C, a caller that stops early) does not start the jobs still queued
@@ -112,6 +117,7 @@ class DaskExecutor(Executor):
         from dask.distributed import Client, LocalCluster
         from dask.distributed import as_completed as dask_completed
 
+        quiet_noisy_libraries()  # importing distributed set its loggers to INFO
         cluster = None
         if self.scheduler:
             client = Client(self.scheduler)
@@ -120,12 +126,14 @@ class DaskExecutor(Executor):
                 cluster = LocalCluster(n_workers=self.workers or 1, threads_per_worker=1, processes=True,
                                        dashboard_address=None)
             client = Client(cluster)
+            if configured_verbosity() is not None:  # the workers' stderr is ours: their job lines show
+                client.run(configure_logging, configured_verbosity())
         try:
             run_id = uuid.uuid4().hex[:8]  # keys unique on a shared scheduler
             futures = {client.submit(job, pure=False, key=f"{description}-{run_id}-{index}"): index
                        for index, job in enumerate(jobs)}
-            for future in tqdm(dask_completed(futures), total=len(futures), desc=f"{description} (dask)",
-                               disable=not progress):
+            for future in progress_bar(dask_completed(futures), total=len(futures),
+                                       description=f"{description} (dask)", enabled=progress):
                 try:
                     outcome = future.result()
                 except Exception as error:

@@ -15,6 +15,7 @@ import dataclasses
 import itertools
 import json
 import logging
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ from ..core.acceleration import FP32, Acceleration
 from ..core.atomic import exclusive_output
 from ..core.config import PRESETS, TrainingConfig
 from ..core.determinism import seed_everything, torch_threads
+from ..core.logs import NOTICES
 from ..core.provenance import RESUME_FIELDS, cell_provenance, git_sha
 from ..core.registry import did_you_mean
 from ..core.surrogate import FitSettings, Surrogate, TrainReport
@@ -41,6 +43,7 @@ from .checkpoints import save
 from .executors import Executor, LocalExecutor, make_executor
 
 logger = logging.getLogger(__name__)
+notices = logging.getLogger(NOTICES)  # what a run does with its output file: said even with --quiet
 
 
 def resolve_device(name: str) -> torch.device:
@@ -192,7 +195,7 @@ def _run_cell(family_name: str, task_name: str, seed: int, *, preset: str, devic
         if save_models:
             save(model, Path(save_models) / f"{family_name}_{task_name}_{seed}.pt", task_name, seed)
     except Exception as error:  # one broken cell must not stop the matrix: record why and go on
-        logger.warning("cell %s/%s/%d failed: %s", family_name, task_name, seed, error)
+        logger.debug("cell %s/%s/%d failed", family_name, task_name, seed, exc_info=True)  # CellJob says why
         result.status, result.error = "failed", failure_reason(error)
         return result
     result.scalars, result.curves, result.degenerate = scores.scalars, scores.curves, scores.degenerate
@@ -330,7 +333,7 @@ def run_matrix(spec: RunSpec, out: str | Path | None = None, *, progress: bool =
         fingerprints = data_fingerprints(spec)
         plan = plan_resume(spec, out, fingerprints) if out is not None and not overwrite else ResumePlan()
         if plan.summary():
-            logger.info("%s", plan.summary())
+            notices.info("%s", plan.summary())
         if out is not None and overwrite:
             _log_overwritten(out, set(wanted))
         finished = dict(plan.stored)  # a stale cell stays until its rerun replaces it: a kill loses nothing
@@ -340,8 +343,9 @@ def run_matrix(spec: RunSpec, out: str | Path | None = None, *, progress: bool =
         jobs = [CellJob(family, task, seed, preset=spec.preset, device=spec.device, threads=spec.threads,
                         overrides=dict(spec.overrides.get(family, {})), precision=spec.precision,
                         compile=spec.compile, save_models=spec.save_models,
-                        data_fingerprint=fingerprints[family, task, seed], progress=progress and in_process)
-                for family, task, seed in todo]
+                        data_fingerprint=fingerprints[family, task, seed], progress=progress and in_process,
+                        label=f"cell {number}/{len(todo)} {family}/{task}/{seed}")
+                for number, (family, task, seed) in enumerate(todo, 1)]
         try:
             for index, outcome in runner.run(jobs, progress=progress, description="cells"):
                 cell = jobs[index].result_of(outcome)
@@ -360,7 +364,8 @@ def run_matrix(spec: RunSpec, out: str | Path | None = None, *, progress: bool =
 class CellJob:
     """One cell as a picklable job for any executor: loads (or reuses) its task data in the process it runs in,
     with the run's thread count, and returns the CellResult (a failed one, with the reason, when the data cannot be
-    loaded or the cell fails)."""
+    loaded or the cell fails). It logs a line when it starts and one when it ends (status and seconds; a failure
+    as a warning with the reason), named by `label`."""
 
     family: str
     task: str
@@ -374,8 +379,21 @@ class CellJob:
     save_models: str = ""
     data_fingerprint: str = ""
     progress: bool = False
+    label: str = ""  # how its log lines name it, e.g. "cell 2/6 koopman/yinyang/0"; "" = FAMILY/TASK/SEED
 
     def __call__(self) -> CellResult:
+        name = self.label or f"{self.family}/{self.task}/{self.seed}"
+        logger.info("%s: started", name)
+        start = time.perf_counter()
+        result = self._run()
+        seconds = time.perf_counter() - start
+        if result.status == "ok":
+            logger.info("%s: %s in %.1f s", name, result.status, seconds)
+        else:
+            logger.warning("%s: %s after %.1f s: %s", name, result.status, seconds, result.error)
+        return result
+
+    def _run(self) -> CellResult:
         device = resolve_device(self.device)
         acceleration = Acceleration(self.precision, self.compile)
         with torch_threads(self.threads):
@@ -437,7 +455,7 @@ def _log_overwritten(out: str | Path, wanted: set[CellKey]) -> None:
         return
     dropped = [cell for cell in stored if (cell.family, cell.task, cell.seed) not in wanted]
     if dropped:
-        logger.info("overwrite: replacing %s, dropping %d cell(s) outside this run (%s)", out, len(dropped),
+        notices.info("overwrite: replacing %s, dropping %d cell(s) outside this run (%s)", out, len(dropped),
                     ", ".join(sorted({f"{cell.family}/{cell.task}" for cell in dropped})))
 
 

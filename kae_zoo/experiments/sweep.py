@@ -23,6 +23,7 @@ import xarray as xr
 
 from ..core.atomic import exclusive_output
 from ..core.determinism import torch_threads
+from ..core.logs import NOTICES
 from ..core.registry import did_you_mean
 from ..families import get_family
 from ..store.results import CellResult, SweepPoint, points_from_sweep, read_sweep, sweep_to_dataset, write_sweep
@@ -39,7 +40,7 @@ from .runner import (
     task_fingerprint,
 )
 
-logger = logging.getLogger(__name__)
+notices = logging.getLogger(NOTICES)  # what a sweep does with its output file: said even with --quiet
 
 AxisValue = int | float | str
 
@@ -205,7 +206,7 @@ def _run_points(spec: SweepSpec, out: str | Path | None, runner: Executor, progr
     finished, stale, carried = (finished_points(spec, out, fingerprints) if out is not None and not overwrite
                                 else ({}, {}, []))
     if carried or finished or stale:
-        logger.info("kept %d finished point(s) from %s%s%s", len(finished), out,
+        notices.info("kept %d finished point(s) from %s%s%s", len(finished), out,
                     f", running {len(stale)} again (failed, or other data or config)" if stale else "",
                     f", carried {len(carried)} point(s) outside this sweep unchanged" if carried else "")
     axes = {name: _ordered([*values, *(point[name] for point, _ in carried)]) for name, values in spec.axes.items()}
@@ -219,14 +220,14 @@ def _run_points(spec: SweepSpec, out: str | Path | None, runner: Executor, progr
     in_process = isinstance(runner, LocalExecutor)
     jobs = [CellJob(spec.family, spec.task, seed, preset=spec.preset, device=spec.device, threads=spec.threads,
                     overrides={**spec.overrides, **point}, data_fingerprint=fingerprints[seed],
-                    progress=progress and in_process)  # sweeps run at fp32, eager
-            for point, seed in todo]
+                    progress=progress and in_process,  # sweeps run at fp32, eager
+                    label=f"point {number}/{len(todo)} {spec.family}/{spec.task}/{seed} "
+                          + " ".join(f"{name}={value}" for name, value in point.items()))
+            for number, (point, seed) in enumerate(todo, 1)]
     written: xr.Dataset | None = None
     with torch_threads(spec.threads):
         for index, outcome in runner.run(jobs, progress=progress, description="sweep points"):
-            (point, seed), cell = todo[index], jobs[index].result_of(outcome)
-            if cell.status != "ok":
-                logger.warning("sweep point %s seed %d failed: %s", point, seed, cell.error)
+            (point, seed), cell = todo[index], jobs[index].result_of(outcome)  # a failure: logged by the job
             finished[_key(spec, point, seed)] = cell
             if out is not None:  # inside the block: the file records the thread count the points ran with
                 written = write_sweep(out, points_so_far(), axes, spec.to_dict(), str(device))

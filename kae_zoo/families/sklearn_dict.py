@@ -23,10 +23,10 @@ from typing import Literal
 import numpy as np
 import torch
 from torch import Tensor, nn
-from tqdm.auto import tqdm
 
 from ..core.batching import evaluate_loss, iterate_minibatches
 from ..core.config import TrainingConfig
+from ..core.logs import progress_bar
 from ..core.surrogate import FitSettings, TrainReport
 from ..core.types import Batch, DataSpec
 from . import register_family
@@ -123,8 +123,8 @@ class SklearnDictionary(SparseCodingAE):
         start = time.perf_counter()
         if on_step is not None:
             on_step(0, self)
-        for epoch in tqdm(range(1, config.n_epochs + 1), desc=settings.description, disable=not settings.progress,
-                          leave=False):
+        for epoch in progress_bar(range(1, config.n_epochs + 1), description=settings.description,
+                                  enabled=settings.progress, leave=False):
             for minibatch in iterate_minibatches(train_batch, config.batch_size, generator):
                 estimator.partial_fit(as_array(minibatch["source"].flatten(1)))
                 step += 1

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import time
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from typing import Sequence
 import xarray as xr
 
 from ..core.atomic import exclusive_output
+from ..core.logs import NOTICES
 from ..core.registry import did_you_mean
 from ..experiments.executors import LocalExecutor, ProcessExecutor, check_workers
 from ..experiments.runner import RunSpec, failure_reason, resolve_device, run_matrix
@@ -37,6 +39,9 @@ from ..reporting.plots import plot_all, plot_sweep_figures
 from ..reporting.report import write_reproduction_report
 from ..store.results import ResultFileError, finished_config, is_sweep, read_result_file, write_reproduction
 from .claims import CLAIMS, Claim, get_claim, judge
+
+logger = logging.getLogger(__name__)
+notices = logging.getLogger(NOTICES)  # what a reproduction reuses from its folder: said even with --quiet
 
 REPRODUCTION_PRESETS = ("smoke", "default", "paper")
 MNIST_DATA = ("MNIST: trained on 6,999 images of the MNIST test split (the only split shipped with the suite; the "
@@ -133,12 +138,15 @@ class ExperimentJob:
     overwrite: bool = False
 
     def __call__(self) -> float:
+        logger.info("experiment %s: started", self.path.stem)
         start = time.perf_counter()
         if isinstance(self.spec, SweepSpec):
             run_sweep(self.spec, out=self.path, progress=self.progress, overwrite=self.overwrite)
         else:
             run_matrix(self.spec, out=self.path, progress=self.progress, overwrite=self.overwrite)
-        return time.perf_counter() - start
+        seconds = time.perf_counter() - start
+        logger.info("experiment %s: done in %.1f s", self.path.stem, seconds)
+        return seconds
 
 
 def _same_spec(path: Path, spec: RunSpec | SweepSpec) -> bool:
@@ -161,6 +169,7 @@ def run_experiments(experiments: Sequence[Experiment], runs_dir: Path, *, worker
         name = experiments[index].name
         if isinstance(outcome, BaseException):  # one broken experiment must not stop the others
             errors[name] = failure_reason(outcome)
+            logger.warning("experiment %s failed: %s", name, errors[name])
         else:
             seconds[name] = outcome
     return seconds, errors
@@ -204,6 +213,9 @@ def _reproduce(out_dir: Path, preset: str, selected: Sequence[Claim], workers: i
     todo = [experiment for experiment in needed
             if overwrite or not _same_spec(runs_dir / f"{experiment.name}.nc", experiment.spec)]
     n_workers = min(workers or os.cpu_count() or 1, max(len(todo), 1))
+    reused = [experiment.name for experiment in needed if experiment not in todo]
+    if reused:
+        notices.info("kept %d finished experiment(s) from %s: %s", len(reused), runs_dir, ", ".join(reused))
     start = time.perf_counter()
     seconds, errors = run_experiments(todo, runs_dir, workers=n_workers, progress=progress,
                                                   overwrite=overwrite) if todo else ({}, {})
@@ -235,7 +247,7 @@ def _reproduce(out_dir: Path, preset: str, selected: Sequence[Claim], workers: i
     config = {"preset": preset, "claims": [claim.key for claim in selected], "workers": n_workers,
               "wall_seconds": round(wall_seconds, 1),
               "experiment_seconds": {name: round(value, 1) for name, value in seconds.items()},
-              "reused": [e.name for e in needed if e not in todo],
+              "reused": reused,
               "experiments": {e.name: e.spec.to_dict() for e in needed},
               "conditions": {e.name: e.conditions for e in needed},
               "incomplete": [name for name, result in results.items()

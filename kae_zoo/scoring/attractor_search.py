@@ -21,7 +21,8 @@ from typing import Callable, Literal
 
 import torch
 from torch import Tensor
-from tqdm.auto import tqdm
+
+from ..core.logs import progress_bar
 
 LatentMap = Callable[[Tensor], Tensor]
 SetDistance = Literal["nearest", "mean"]
@@ -62,7 +63,8 @@ def iterate_to_convergence(
     converged = torch.zeros(n_starts, dtype=torch.bool, device=starts.device)
     path_sum = path_function(current).double() if path_function is not None else None
     active = torch.arange(n_starts, device=starts.device)
-    for step in tqdm(range(1, max_steps + 1), desc="attractor search", disable=not progress, leave=False):
+    for step in progress_bar(range(1, max_steps + 1), description="attractor search", enabled=progress,
+                             leave=False):
         if len(active) == 0:
             break
         previous = current[active]

@@ -172,7 +172,8 @@ class ClassificationTask(Task):
         if view == "autoencode":
             return self._autoencode_data(raw, description, device)
         network, cache_key = cached_base_network(
-            self.name, *raw["train"], self.n_classes, self.base_network[preset], seed, progress=progress
+            self.name, *raw["train"], self.n_classes, self.base_network[preset], seed, progress=progress,
+            preset=preset,
         )
         layers = {name: self._representations(network, raw[name][0]) for name in SPLITS}
         transforms = fit_layer_transforms(layers["train"], self.n_components, self.frobenius_norm)

@@ -3,7 +3,8 @@
 Architecture as in the KAE paper's code: an input layer Linear -> BatchNorm -> ReLU to `width`, then `n_blocks`
 residual blocks x -> ReLU(x + BN(Linear(ReLU(BN(Linear(x)))))), then a linear head. Its representations are the
 input layer's output and every block's output. Trained with SGD (momentum 0.9, lr 1e-2, weight decay 5e-4) and
-cached under `$KAE_ZOO_CACHE` (default `datasets/cache/`), keyed by a hash of everything that determines it.
+cached in kae-zoo's cache folder (`kae_zoo.core.cache`: `$KAE_ZOO_CACHE`, else the user's cache folder), keyed by a
+hash of everything that determines it, so every working directory and worker process shares it.
 """
 
 from __future__ import annotations
@@ -12,18 +13,16 @@ import dataclasses
 import hashlib
 import json
 import logging
-import os
-import re
+import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
-from tqdm.auto import tqdm
 
-from ..core.atomic import atomic_path
+from ..core.cache import building, entry_path, write_entry
+from ..core.logs import Heartbeat, progress_bar
 
 logger = logging.getLogger(__name__)
 
@@ -81,11 +80,6 @@ class ResidualMLP(nn.Module):
         return ["input_layer"] + [f"block_{index + 1}" for index in range(len(self.blocks))]
 
 
-def cache_dir() -> Path:
-    """Where trained base networks are cached: `$KAE_ZOO_CACHE`, else `datasets/cache`."""
-    return Path(os.environ.get("KAE_ZOO_CACHE", "datasets/cache"))
-
-
 def fingerprint(*arrays: np.ndarray) -> str:
     """A short content hash of arrays, so a cached network is tied to the exact data it was trained on."""
     digest = hashlib.sha256()
@@ -103,8 +97,10 @@ def train_base_network(
     seed: int,
     *,
     progress: bool = True,
+    description: str = "base network",
 ) -> ResidualMLP:
-    """Train a ResidualMLP with SGD from `seed`; returns it in eval mode on the CPU."""
+    """Train a ResidualMLP with SGD from `seed`; returns it in eval mode on the CPU. `description` names it on its
+    progress bar (a terminal) or in a log line every 30 s (otherwise)."""
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     model = ResidualMLP(features.shape[1], n_classes, config.width, config.n_blocks)
@@ -115,7 +111,9 @@ def train_base_network(
     n_batches = -(-len(inputs) // config.batch_size)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.n_epochs * n_batches)
     model.train()
-    for _ in tqdm(range(config.n_epochs), desc="base network", disable=not progress, leave=False):
+    bar = progress_bar(range(1, config.n_epochs + 1), description=description, enabled=progress, leave=False)
+    heartbeat = Heartbeat()  # without a bar (stderr redirected), a line now and then
+    for epoch in bar:
         order = torch.randperm(len(inputs), generator=generator)
         for chunk in order.split(config.batch_size):
             if len(chunk) < 2:  # BatchNorm needs two samples
@@ -125,6 +123,8 @@ def train_base_network(
             loss.backward()
             optimizer.step()
             scheduler.step()
+        if bar.disable and heartbeat.due():
+            logger.info("%s: epoch %d/%d", description, epoch, config.n_epochs)
     return model.eval()
 
 
@@ -137,12 +137,15 @@ def cached_base_network(
     seed: int,
     *,
     progress: bool = True,
+    preset: str = "",
 ) -> tuple[ResidualMLP, str]:
     """The trained base network for this exact data, config and seed, from the cache or trained now.
 
     Returns the network and its cache key. The key includes torch's CPU thread count, since training on another
     count gives other weights (float reductions in another order): a network trained with 2 threads is never reused
-    by a 1-thread run. The cache file is written atomically.
+    by a 1-thread run. The cache file is written atomically, and a process that wants a network another process is
+    training waits for it (`core.cache.building`) instead of training it too. `preset` (not part of the key: the
+    config is) is recorded for `kae-zoo cache list`.
     """
     key_source = {
         "task": task_name,
@@ -153,17 +156,22 @@ def cached_base_network(
         "code_version": BASE_NETWORK_CODE_VERSION,
     }
     key = hashlib.sha256(json.dumps(key_source, sort_keys=True).encode()).hexdigest()[:16]
-    safe_name = re.sub(r"[^A-Za-z0-9_-]+", "_", task_name)[-40:]  # a file task's name holds a path
-    path = cache_dir() / f"base_{safe_name}_{key}.pt"
+    path = entry_path("base", task_name, key, ".pt")
     model = ResidualMLP(features.shape[1], n_classes, config.width, config.n_blocks)
-    if path.exists():
-        try:
-            model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-            logger.info("loaded cached base network %s", path)
-            return model.eval(), key
-        except (RuntimeError, OSError, EOFError) as error:
-            logger.warning("ignoring unreadable cached base network %s: %s", path, error)
-    model = train_base_network(features, labels, n_classes, config, seed, progress=progress)
-    with atomic_path(path) as temporary:
-        torch.save(model.state_dict(), temporary)
+    with building(path):
+        if path.exists():
+            try:
+                model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+                logger.debug("loaded cached base network %s", path)
+                return model.eval(), key
+            except (RuntimeError, OSError, EOFError) as error:
+                logger.warning("ignoring unreadable cached base network %s: %s", path, error)
+        logger.info("training the base network of %s (seed %d, %d epochs); it is cached for later runs", task_name,
+                    seed, config.n_epochs)
+        start = time.perf_counter()
+        model = train_base_network(features, labels, n_classes, config, seed, progress=progress,
+                                   description=f"base network of {task_name}")
+        about = {"what": "base network", **({"preset": preset} if preset else {}), **key_source}
+        write_entry(path, lambda temporary: torch.save(model.state_dict(), temporary), about)
+        logger.info("trained the base network of %s in %.1f s: %s", task_name, time.perf_counter() - start, path)
     return model, key

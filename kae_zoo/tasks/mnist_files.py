@@ -24,7 +24,8 @@ from types import MappingProxyType
 from typing import Literal, Union
 
 import numpy as np
-from tqdm.auto import tqdm
+
+from ..core.logs import progress_bar
 
 logger = logging.getLogger(__name__)
 
@@ -248,8 +249,9 @@ def _fetch_verified(url: str, destination: Path, expected_md5: str, timeout: flo
                     headers = getattr(response, "headers", None)
                     length = headers.get("Content-Length") if headers is not None else None
                     total = int(length) if length and str(length).isdigit() else None
-                    with tqdm(
-                        total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=destination.name, leave=False
+                    with progress_bar(
+                        total=total, unit="B", unit_scale=True, unit_divisor=1024, description=destination.name,
+                        leave=False,
                     ) as progress:
                         for chunk in iter(lambda: response.read(_CHUNK_BYTES), b""):
                             out.write(chunk)

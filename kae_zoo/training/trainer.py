@@ -17,11 +17,11 @@ import time
 
 import torch
 from torch import Tensor
-from tqdm.auto import tqdm
 
 from ..core.acceleration import FP32, Acceleration
 from ..core.batching import batch_size_of, evaluate_loss, iterate_minibatches
 from ..core.config import TrainingConfig
+from ..core.logs import Heartbeat, progress_bar
 from ..core.surrogate import FitSettings, Surrogate, TrainReport
 from ..core.types import Batch
 
@@ -99,7 +99,9 @@ def train(model: Surrogate, train_batch: Batch, val_batch: Batch, settings: FitS
     train_history: list[float] = []
     check_epochs: list[int] = []
     start = time.perf_counter()
-    bar = tqdm(range(1, config.n_epochs + 1), desc=settings.description, disable=not settings.progress, leave=False)
+    bar = progress_bar(range(1, config.n_epochs + 1), description=settings.description, enabled=settings.progress,
+                       leave=False)
+    heartbeat = Heartbeat()  # without a bar (stderr redirected), a line now and then says a long cell is alive
     epoch = 0
     if on_step is not None:
         on_step(0, model)
@@ -128,6 +130,9 @@ def train(model: Surrogate, train_batch: Batch, val_batch: Batch, settings: FitS
         train_history.append(float(epoch_loss) / max(epoch_samples, 1))
         check_epochs.append(epoch)
         bar.set_postfix(train=f"{train_history[-1]:.4g}", val=f"{val_loss:.4g}")  # what the file records
+        logger.log(logging.INFO if bar.disable and heartbeat.due() else logging.DEBUG,
+                   "%s: epoch %d/%d, train loss %.4g, val loss %.4g", settings.description, epoch, config.n_epochs,
+                   train_history[-1], val_loss)
         if val_loss < best_val:
             best_val, best_epoch, checks_without_improvement = val_loss, epoch, 0
             best_state = copy.deepcopy(model.state_dict())
