@@ -43,7 +43,8 @@ class OneLineParser(argparse.ArgumentParser):
     """argparse that reports errors in one line (no usage dump) with exit code 2."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"kae-zoo: error: {message} (see kae-zoo {self.prog.split()[-1]} --help)\n")
+        command = self.prog if self.prog == "kae-zoo" else f"kae-zoo {self.prog.split()[-1]}"
+        self.exit(EXIT_USAGE, f"kae-zoo: error: {message} (see {command} --help)\n")
 
     def _check_value(self, action: argparse.Action, value: Any) -> None:
         """A value outside an option's choices (a command, --preset, --named, --executor, ...) names the closest."""
@@ -595,7 +596,7 @@ def command_new_family(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise UsageError(str(error)) from None
     print(f"wrote {folder}/: pyproject.toml, {args.name}.py, test_{args.name}.py\n"
-          f"next: cd {folder} && pip install -e . && python -m pytest -q && kae-zoo list")
+          f"next: cd {folder} && pip install -e . && python -m pytest -q && kae-zoo check {args.name}")
     return 0
 
 

@@ -48,7 +48,7 @@ BAD_INPUTS = [
     (SWEEP + ["--axis", "koopman.n_epochs=1,2", "--out", "{dir}"], None, "must be a .nc file"),
     (["sweep", "--family", "koopman,sae", "--task", "yinyang", "--axis", "koopman.n_epochs=1,2", "--out",
       "{dir}/s.nc"], None, "takes one --family"),
-    (["sweep", "--named", "nope", "--out", "{dir}/s.nc"], None, "invalid choice: 'nope'"),
+    (["sweep", "--named", "nope", "--out", "{dir}/s.nc"], None, "--named 'nope' is not a named sweep"),
     (SWEEP + ["--axis", "koopman.n_epochs=1,2", "--out", "{ref}"], None, "is not a kae-zoo sweep file"),
     (["sweep", "--family", "koopman", "--task", "sparse_fn", "--axis", "koopman.n_epochs=1,2", "--out", "{dir}/s.nc"],
      None, "task 'sparse_fn' does not offer (it offers autoencode)"),

@@ -11,7 +11,15 @@ from scipy import stats
 
 from kae_zoo.cli import main
 from kae_zoo.experiments.runner import RunSpec, run_matrix
-from kae_zoo.reporting.compare import Sample, compare_results, judge_change, regressions, welch_p_value
+from kae_zoo.reporting.compare import (
+    Difference,
+    Sample,
+    compare_results,
+    format_comparison,
+    judge_change,
+    regressions,
+    welch_p_value,
+)
 from kae_zoo.store.results import CellResult, read_results, write_results
 
 
@@ -91,8 +99,10 @@ def test_an_accuracy_drop_beyond_tolerance_and_noise_exits_1(tmp_path, capsys):
     run_file(tmp_path / "b.nc", accuracy=(0.85, 0.87))  # 0.05 below, p = 0.036
     assert main(["compare", str(tmp_path / "a.nc"), str(tmp_path / "b.nc")]) == 1
     out = capsys.readouterr().out
-    line = out.splitlines()[2]
-    assert line.startswith("regressed") and "accuracy" in line and "0.0358" in line
+    lines = out.splitlines()
+    assert lines[0] == "koopman / yinyang:"  # a block per pair, its regressions first
+    assert lines[3].startswith("  regressed  accuracy ↑") and "0.0358" in lines[3]
+    assert max(len(line) for line in lines) <= 120
     assert main(["compare", str(tmp_path / "a.nc"), str(tmp_path / "b.nc"), "--tolerance", "0.1"]) == 0
     assert main(["compare", str(tmp_path / "a.nc"), str(tmp_path / "b.nc"), "--alpha", "0.01"]) == 0
 
@@ -199,7 +209,7 @@ def test_compare_formats_and_selection(tmp_path, capsys):
     assert next(d for d in document["differences"] if d["metric"] == "state_error")["p_value"] is None
     assert main(["compare", *files, "--format", "markdown"]) == 1
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == "| verdict | family | task | metric | reference | new | change | p |"
+    assert lines[0] == "| verdict | family | task | metric | reference | new | change | p | note |"
     assert lines[2].startswith("| regressed | koopman | yinyang | accuracy ↑ | 0.9100 ± 0.014 (n=2) |")
     # selecting state_error alone leaves out the regressed accuracy: exit 0
     assert main(["compare", *files, "--metrics", "state_error"]) == 0
@@ -210,3 +220,28 @@ def test_compare_formats_and_selection(tmp_path, capsys):
     assert "'acuracy'" in error and "valid: accuracy, state_error" in error
     assert main(["compare", *files, "--task", "digits"]) == 2
     assert "valid: yinyang" in capsys.readouterr().err
+
+
+def test_comparison_table_fits_120_columns_with_notes_under_rows():
+    long_note = "degenerate in the new file: " + "a reason that goes on and on " * 8
+    differences = [
+        Difference("accuracy", "koopman", "yinyang", Sample((0.9, 0.92)), Sample((0.85, 0.87)), "higher", "regressed",
+                   0.0358),
+        Difference("memorization", "attractor", "yinyang", Sample((0.5,)), Sample(()), "lower", "missing",
+                   note=long_note),
+        Difference("a_metric_name_so_long_that_no_grid_of_this_pair_can_fit_in_the_width_of_a_terminal_at_all",
+                   "sae", "sparse_vec", Sample((1.0,)), Sample((2.0,)), "lower", "regressed"),
+    ]
+    lines = format_comparison(differences, 0.05).splitlines()
+    assert max(len(line) for line in lines) <= 120
+    # pairs with the worst verdict first: both regressed pairs (by name), then the missing one
+    assert [line for line in lines if line.endswith(":")] == ["koopman / yinyang:", "sae / sparse_vec:",
+                                                              "attractor / yinyang:"]
+    # the long note is wrapped under its row, not in a column
+    row = next(index for index, line in enumerate(lines) if "missing  memorization" in line)
+    assert lines[row + 1].startswith("      degenerate in the new file: a reason")
+    assert lines[row + 2].startswith("      a reason")
+    # a pair whose grid cannot fit gives each metric two lines: verdict and metric, then the numbers
+    wide = next(index for index, line in enumerate(lines) if line == "sae / sparse_vec:")
+    assert lines[wide + 1].startswith("  regressed  a_metric_name_so_long") and "verdict" not in lines[wide + 1]
+    assert "reference 1.000 (n=1), new 2.000 (n=1), change +1.000, p -" in " ".join(lines[wide + 2:wide + 4])

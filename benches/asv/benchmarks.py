@@ -1,14 +1,13 @@
 """asv benchmarks: time and peak memory of the hot paths (the quality tracks are in `quality.py`).
 
 Every benchmark runs on CPU with one torch thread and one BLAS thread (the runner's default), so timings compare
-across commits on one machine; the device is part of each benchmark's name. Base networks are cached under
-$KAE_ZOO_CACHE, by default the repository's datasets/cache (where `kae-zoo run` from the repository root puts
-them), so only the first run trains them.
+across commits on one machine; the device is part of each benchmark's name. Base networks come from kae-zoo's
+cache folder (`kae-zoo cache list`: $KAE_ZOO_CACHE, else the user's cache folder, shared with `kae-zoo run`), so only
+the first run trains them.
 """
 
 from __future__ import annotations
 
-import os
 import tempfile
 
 import numpy as np
@@ -21,9 +20,8 @@ from kae_zoo.metrics.topology import class_betti_numbers
 from kae_zoo.store.results import CellResult, read_results, write_results
 from kae_zoo.tasks.yinyang_data import make_yinyang
 
-from ._harness import REPO, FamilyCase, Forward, TrainingStep, load_cases
+from ._harness import FamilyCase, Forward, TrainingStep, load_cases
 
-os.environ.setdefault("KAE_ZOO_CACHE", str(REPO / "datasets" / "cache"))
 torch.set_num_threads(1)
 threadpool_limits(limits=1)
 

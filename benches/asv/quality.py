@@ -14,7 +14,6 @@ seeds; smoke.toml has one of each.
 
 from __future__ import annotations
 
-import os
 from typing import Any, Callable
 
 import numpy as np
@@ -28,9 +27,8 @@ from kae_zoo.families import get_family
 from kae_zoo.tasks import get_task
 from kae_zoo.tasks.base import ClassificationTask
 
-from ._harness import REPO, SMOKE_MATRIX, smoke_families, smoke_task
+from ._harness import SMOKE_MATRIX, smoke_families, smoke_task
 
-os.environ.setdefault("KAE_ZOO_CACHE", str(REPO / "datasets" / "cache"))
 torch.set_num_threads(1)
 threadpool_limits(limits=1)
 

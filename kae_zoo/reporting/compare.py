@@ -238,10 +238,11 @@ def _sorted(differences: list[Difference]) -> list[Difference]:
 
 
 def _change(item: Difference) -> str:
+    """The change of the means, signed; "-" when a side has no value (the row's note says why)."""
     if item.reference.n and item.new.n:
         change = format_number(item.new.mean - item.reference.mean, 4)
         return change if change.startswith("-") else f"+{change}"
-    return item.note or "-"
+    return "-"
 
 
 def _rule(tolerance: float, alpha: float) -> str:
@@ -266,10 +267,34 @@ def _rows(differences: list[Difference]) -> list[list[str]]:
 
 
 def format_comparison(differences: list[Difference], tolerance: float, alpha: float = DEFAULT_ALPHA) -> str:
-    """A table of every difference (`_rows`), then a closing line with the counts, the arrows' legend and the
-    rule."""
-    lines = format_grid(_rows(differences), header_rule=True)
-    lines += ["", _counts(differences), "↑ higher is better, ↓ lower is better; reference and new: mean ± sample std "
+    """The terminal table: a block per (family, task), the pairs with the worst verdicts first, one row per metric
+    (`_rows` without the pair's columns) and a row's note (why a side has no value) wrapped under it; then the
+    counts, the arrows' legend and the rule. Every line fits TABLE_WIDTH columns: a block whose grid would not
+    gives each metric two lines instead."""
+    rank = {verdict: index for index, verdict in enumerate(VERDICT_ORDER)}
+    pairs: dict[tuple[str, str], list[Difference]] = {}
+    for item in _sorted(differences):
+        pairs.setdefault((item.family, item.task), []).append(item)
+    lines: list[str] = []
+    for (family, task), items in sorted(pairs.items(), key=lambda pair: (min(rank[d.verdict] for d in pair[1]),
+                                                                         pair[0])):
+        rows = [[row[0], *row[3:]] for row in _rows(items)]  # without the family and task columns
+        grid = format_grid(rows, header_rule=True)
+        lines.append(f"{family} / {task}:")
+        if max(len(line) for line in grid) + 2 <= TABLE_WIDTH:
+            lines += ["  " + line for line in grid[:2]]
+            for line, item in zip(grid[2:], items):
+                lines.append("  " + line)
+                if item.note:
+                    lines += textwrap.wrap(item.note, TABLE_WIDTH, initial_indent="      ", subsequent_indent="      ")
+        else:
+            for item, row in zip(items, rows[1:]):
+                lines.append(f"  {row[0]}  {row[1]}")
+                detail = f"reference {row[2]}, new {row[3]}, change {row[4]}, p {row[5]}"
+                lines += textwrap.wrap(detail + (f"; {item.note}" if item.note else ""), TABLE_WIDTH,
+                                       initial_indent="      ", subsequent_indent="      ")
+        lines.append("")
+    lines += [_counts(differences), "↑ higher is better, ↓ lower is better; reference and new: mean ± sample std "
               "(ddof 1) (n seeds)", *textwrap.wrap(_rule(tolerance, alpha), TABLE_WIDTH)]
     return "\n".join(lines)
 
@@ -297,7 +322,8 @@ def render_comparison(differences: list[Difference], fmt: str, tolerance: float,
     if fmt == "table":
         return format_comparison(differences, tolerance, alpha)
     if fmt == "markdown":
-        rows = _rows(differences)
+        notes = ["note", *(item.note for item in _sorted(differences))]
+        rows = [[*row, note] for row, note in zip(_rows(differences), notes)]
         lines = ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
         lines.insert(1, "|" + "---|" * len(rows[0]))
         return "\n".join([*lines, "", _counts(differences), "", _rule(tolerance, alpha)])

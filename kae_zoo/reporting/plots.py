@@ -378,8 +378,8 @@ def plot_sweep(dataset: xr.Dataset, out_dir: str | Path, panels: Sequence[Sequen
             if len(panel) == 1:  # several scores are named by the legend
                 grid[row, column].set_ylabel(panel[0])
     n_seeds = dataset.sizes["seed"]
-    figure.suptitle(f"{dataset.attrs.get('family')} on {dataset.attrs.get('task')}: mean over {n_seeds} seeds, "
-                    f"min-max band")
+    over = "one seed" if n_seeds == 1 else f"mean over {n_seeds} seeds, min-max band"
+    figure.suptitle(f"{dataset.attrs.get('family')} on {dataset.attrs.get('task')}: {over}")
     return [_save(figure, out_dir, filename)]
 
 
