@@ -518,10 +518,15 @@ def command_reproduce(args: argparse.Namespace) -> int:
 
 
 def command_compare(args: argparse.Namespace) -> int:
-    from .reporting.compare import compare_results, regressions, render_comparison, select_differences
+    from .reporting.compare import changed_settings, compare_results, regressions, render_comparison, select_differences
     from .store.results import read_results
 
     reference, new = read_results(args.reference), read_results(args.new)
+    changed = changed_settings(reference, new)
+    if changed:
+        print(f"kae-zoo: warning: {len(changed)} pair(s) ran with other settings in the two files, so their verdicts "
+              f"judge the settings too: {'; '.join(changed[:3])}{'; ...' if len(changed) > 3 else ''}",
+              file=sys.stderr)
     try:
         differences = compare_results(reference, new, args.tolerance, args.timings, alpha=args.alpha,
                                       require_all=args.require_all)

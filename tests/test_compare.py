@@ -14,6 +14,7 @@ from kae_zoo.experiments.runner import RunSpec, run_matrix
 from kae_zoo.reporting.compare import (
     Difference,
     Sample,
+    changed_settings,
     compare_results,
     format_comparison,
     judge_change,
@@ -29,10 +30,11 @@ def judged(reference: Sample, new: Sample, *, higher_is_better: bool = True, **o
 
 
 def run_file(path, accuracy=(0.90, 0.92), state_error=(0.20, 0.22), seconds=(1.0, 1.0), failed=(), seeds=None,
-             family="koopman", task="yinyang"):
+             family="koopman", task="yinyang", preset="default"):
     seeds = seeds or range(len(accuracy))
     cells = [CellResult(family, task, seed, status="failed" if seed in failed else "ok",
-                        scalars={} if seed in failed else {"accuracy": a, "state_error": e, "train_seconds": t})
+                        scalars={} if seed in failed else {"accuracy": a, "state_error": e, "train_seconds": t},
+                        provenance={"preset": preset, "precision": "fp32", "device": "cpu"})
              for seed, a, e, t in zip(seeds, accuracy, state_error, seconds)]
     write_results(path, cells, {}, "cpu")
     return read_results(path)
@@ -245,3 +247,13 @@ def test_comparison_table_fits_120_columns_with_notes_under_rows():
     wide = next(index for index, line in enumerate(lines) if line == "sae / sparse_vec:")
     assert lines[wide + 1].startswith("  regressed  a_metric_name_so_long") and "verdict" not in lines[wide + 1]
     assert "reference 1.000 (n=1), new 2.000 (n=1), change +1.000, p -" in " ".join(lines[wide + 2:wide + 4])
+
+
+def test_changed_settings_are_named_and_warned(tmp_path, capsys):
+    same = run_file(tmp_path / "a.nc"), run_file(tmp_path / "b.nc")
+    assert changed_settings(*same) == []
+    smoke = run_file(tmp_path / "smoke.nc", preset="smoke")
+    assert changed_settings(same[0], smoke) == ["koopman/yinyang: preset default -> smoke"]
+    main(["compare", str(tmp_path / "a.nc"), str(tmp_path / "smoke.nc")])
+    error = capsys.readouterr().err
+    assert error.startswith("kae-zoo: warning: 1 pair(s) ran with other settings") and "default -> smoke" in error

@@ -1,5 +1,7 @@
 """Unknown names suggest the closest known ones ("did you mean") wherever a name is checked; none when none is near."""
 
+from pathlib import Path
+
 import pytest
 
 from kae_zoo.cli import main
@@ -11,6 +13,8 @@ from kae_zoo.metrics import get_metric
 from kae_zoo.paper.claims import get_claim
 from kae_zoo.scoring import get_scorer
 from kae_zoo.tasks import get_task
+
+REFERENCE = Path(__file__).resolve().parents[1] / "results" / "reference" / "default.nc"
 
 
 def test_did_you_mean_names_the_close_names_only():
@@ -84,6 +88,11 @@ def test_a_preset_with_no_near_miss_gets_the_list_alone():
     (["run", "--family", "koopman", "--task", "sparse_fn_smoth", "--out", "x.nc"],
      "did you mean 'sparse_fn_smooth'"),
     (["reproduce", "--claim", "data_free_prob", "--out", "repro"], "did you mean 'data_free_probe'?"),
+    (["show", str(REFERENCE), "--metrics", "acuracy"], "--metrics 'acuracy' is not in this file; did you mean "
+                                                        "'accuracy'?"),
+    (["show", str(REFERENCE), "--task", "yinyan"], "did you mean 'yinyang'?"),
+    (["compare", str(REFERENCE), str(REFERENCE), "--family", "koopmann"], "--family 'koopmann' is not compared in "
+                                                                           "these files; did you mean 'koopman'?"),
 ])
 def test_the_command_line_suggests_near_misses(tmp_path, monkeypatch, capsys, arguments, message):
     monkeypatch.chdir(tmp_path)

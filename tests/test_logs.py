@@ -8,6 +8,8 @@ import pytest
 
 from kae_zoo.cli import main
 from kae_zoo.core import logs
+from kae_zoo.experiments.runner import CellJob
+from kae_zoo.store.results import CellResult
 
 FAST = ["--preset", "smoke", "--set", "koopman.n_epochs=2"]
 RUN = ["run", "--family", "koopman", "--task", "yinyang", "--seed", "0,1", *FAST]
@@ -84,3 +86,16 @@ def test_heartbeat_is_due_once_per_period(monkeypatch):
     assert heartbeat.due() and not heartbeat.due()
     now[0] = 160.0
     assert heartbeat.due()
+
+
+def test_a_loss_spike_is_a_warning_line_when_the_cell_finishes(monkeypatch, caplog):
+    spiked = CellResult("koopman", "yinyang", 0, scalars={"loss_spike": 1.0, "loss_spike_ratio": 9.75e4,
+                                                           "scored_epoch": 604.0})
+    calm = CellResult("koopman", "yinyang", 1, scalars={"loss_spike": 0.0, "loss_spike_ratio": 1.2,
+                                                        "scored_epoch": 990.0})
+    for result in (spiked, calm):
+        monkeypatch.setattr(CellJob, "_run", lambda self, result=result: result)
+        with caplog.at_level(logging.INFO, logger="kae_zoo"):
+            CellJob("koopman", "yinyang", result.seed, "default")()
+    warnings = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
+    assert warnings == ["koopman/yinyang/0: the validation loss rose to 9.75e+04 x its best after the scored epoch 604"]

@@ -1,6 +1,9 @@
-"""One writer per output: a second run on a locked result file or folder is refused, and a killed run frees it."""
+"""Safe outputs: one writer per output (a second run on a locked result file or folder is refused, and a killed run
+frees it); atomic files with the mode a plain open would give."""
 
+import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -8,7 +11,7 @@ import time
 import pytest
 
 from kae_zoo.cli import main
-from kae_zoo.core.atomic import OutputLockedError, exclusive_output, lock_path
+from kae_zoo.core.atomic import OutputLockedError, atomic_path, exclusive_output, lock_path
 from kae_zoo.store.results import CellResult, write_results
 
 
@@ -65,3 +68,22 @@ def test_reproduce_refuses_a_locked_folder(tmp_path, capsys):
         code = main(["reproduce", "--preset", "smoke", "--claim", "data_free_probe", "--out", str(tmp_path / "repro")])
     assert code == 2 and "being written by another kae-zoo run" in capsys.readouterr().err
     assert not (tmp_path / "repro").exists()
+
+
+def test_atomic_files_get_the_mode_a_plain_open_gives(tmp_path):
+    previous = os.umask(0o022)
+    try:
+        target = tmp_path / "r.nc"
+        with atomic_path(target) as path:
+            path.write_text("first")
+        assert stat.S_IMODE(target.stat().st_mode) == 0o644  # 0o666 less the umask, not mkstemp's 0o600
+        target.chmod(0o640)
+        with atomic_path(target) as path:
+            path.write_text("second")
+        assert stat.S_IMODE(target.stat().st_mode) == 0o640 and target.read_text() == "second"  # keeps its mode
+        os.umask(0o077)
+        with atomic_path(tmp_path / "private.nc") as path:
+            path.write_text("x")
+        assert stat.S_IMODE((tmp_path / "private.nc").stat().st_mode) == 0o600
+    finally:
+        os.umask(previous)

@@ -15,7 +15,8 @@ from typing import Iterator
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path in `path`'s folder; on success rename it to `path`, on error delete it.
 
-    Readers see either the old file or the complete new one, never a half-written file.
+    Readers see either the old file or the complete new one, never a half-written file. The file gets the mode a
+    plain `open(path, "w")` would give it (the old file's, else 0o666 less the umask), not mkstemp's private 0o600.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -23,10 +24,18 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     os.close(handle)
     try:
         yield Path(temporary)
+        os.chmod(temporary, target.stat().st_mode & 0o777 if target.exists() else 0o666 & ~current_umask())
         os.replace(temporary, target)
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)
+
+
+def current_umask() -> int:
+    """The process's file-creation mask (read by setting it and putting it back: there is no getter)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 class OutputLockedError(ValueError):

@@ -389,6 +389,9 @@ class CellJob:
         seconds = time.perf_counter() - start
         if result.status == "ok":
             logger.info("%s: %s in %.1f s", name, result.status, seconds)
+            if result.scalars.get("loss_spike") == 1:  # the scored weights are from before it (metrics.training)
+                logger.warning("%s: the validation loss rose to %.3g x its best after the scored epoch %d", name,
+                               result.scalars["loss_spike_ratio"], int(result.scalars.get("scored_epoch", -1)))
         else:
             logger.warning("%s: %s after %.1f s: %s", name, result.status, seconds, result.error)
         return result

@@ -42,6 +42,7 @@ import numpy as np
 import xarray as xr
 from scipy import stats
 
+from ..core.registry import did_you_mean
 from ..store.results import CELL_DIMS, degenerate_scores, metric_names
 from .export import FORMATS, provenance
 from .summary import ARROWS, TABLE_WIDTH, format_grid, format_mean_std, format_number, mean_std
@@ -151,6 +152,33 @@ def _finished(dataset: xr.Dataset, name: str, family: str, task: str) -> Sample:
     return Sample(tuple(float(value) for value in values[np.isfinite(values)]))
 
 
+# per-cell settings that change what a score means: two files that differ in one compare more than the code
+COMPARED_SETTINGS = ("preset", "precision", "device")
+
+
+def changed_settings(reference: xr.Dataset, new: xr.Dataset) -> list[str]:
+    """"family/task: preset default -> smoke"-style lines for the pairs both files ran whose cells ran with other
+    settings (COMPARED_SETTINGS, each side's distinct values): their differences are not the code's alone."""
+    lines = []
+    new_pairs = set(_pairs(new))
+    for family, task in _pairs(reference):
+        if (family, task) not in new_pairs:
+            continue
+        changes = []
+        for name in COMPARED_SETTINGS:
+            if name not in reference or name not in new:
+                continue
+            sides = [sorted({str(value) for value, status in zip(
+                np.asarray(dataset[name].sel(family=family, task=task).values),
+                np.asarray(dataset["status"].sel(family=family, task=task).values)) if status != "missing"})
+                     for dataset in (reference, new)]
+            if sides[0] != sides[1]:
+                changes.append(f"{name} {'/'.join(sides[0])} -> {'/'.join(sides[1])}")
+        if changes:
+            lines.append(f"{family}/{task}: {', '.join(changes)}")
+    return lines
+
+
 def _failed_share(dataset: xr.Dataset, family: str, task: str) -> tuple[float, int, int]:
     status = np.asarray(dataset["status"].sel(family=family, task=task).values)
     n_ran = int(np.sum(status != "missing"))
@@ -227,7 +255,8 @@ def select_differences(differences: list[Difference], *, metrics: Sequence[str] 
             ("--task", tasks, sorted({d.task for d in differences}))):
         unknown = [name for name in given or [] if name not in valid]
         if unknown:
-            raise ValueError(f"{option} {unknown[0]!r} is not compared in these files; valid: {', '.join(valid)}")
+            raise ValueError(f"{option} {unknown[0]!r} is not compared in these files; "
+                             f"{did_you_mean(unknown[0], valid)}valid: {', '.join(valid)}")
     return [d for d in differences if (not metrics or d.metric in metrics or d.metric in judged)
             and (not families or d.family in families) and (not tasks or d.task in tasks)]
 

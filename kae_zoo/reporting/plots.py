@@ -163,7 +163,7 @@ def plot_betti_curves(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
                 axis.set_title(HOMOLOGY_LABELS[dim] + ", summed over classes", fontsize=10)
                 axis.set_xlabel(kind)
                 axis.yaxis.get_major_locator().set_params(integer=True)
-                axis.set_ylim(bottom=0)
+                axis.set_ylim(0, max(axis.get_ylim()[1], 1))  # counts: an all-zero curve still gets ticks 0 and 1
                 axis.grid(alpha=0.3)
             axes[0].legend(fontsize=8, loc="lower left")
         figure.suptitle(f"Topological simplification on {task} (test split; mean over seeds, min-max band)")

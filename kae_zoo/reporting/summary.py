@@ -11,6 +11,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 import xarray as xr
 
+from ..core.registry import did_you_mean
 from ..metrics.correlation import spearman_correlation
 from ..metrics.spread import mean_std
 from ..store.results import (
@@ -168,7 +169,8 @@ def _choose(option: str, given: Sequence[str] | None, valid: Sequence[str]) -> l
         return list(valid)
     for name in given:
         if name not in valid:
-            raise ValueError(f"{option} {name!r} is not in this file; valid: {', '.join(valid)}")
+            raise ValueError(f"{option} {name!r} is not in this file; {did_you_mean(name, valid)}"
+                             f"valid: {', '.join(valid)}")
     return list(dict.fromkeys(given))
 
 
@@ -408,11 +410,12 @@ def format_probe(dataset: xr.Dataset) -> str:
     return "\n".join(lines) if len(lines) > 1 else ""
 
 
-def format_split_note(dataset: xr.Dataset) -> str:
-    """A line naming the table's scores computed on the training split rather than the test split (e.g. attractor
-    scores from the training latents); empty when there are none. train_seconds says so in its name."""
+def format_split_note(dataset: xr.Dataset, shown: Sequence[str] | None = None) -> str:
+    """A line naming the table's scores (those `shown`, default all) computed on the training split rather than the
+    test split (e.g. attractor scores from the training latents); empty when there are none. train_seconds says so
+    in its name."""
     names = [name for name in scalar_names(dataset) if name != "train_seconds"
-             and dataset[name].attrs.get("split") == "train"]
+             and dataset[name].attrs.get("split") == "train" and (shown is None or name in shown)]
     return "\n".join(textwrap.wrap(f"computed on the training split, not the test split: {', '.join(names)}",
                                    TABLE_WIDTH)) if names else ""
 
@@ -527,8 +530,9 @@ def sweep_sections(dataset: xr.Dataset, table: MetricTable) -> list[tuple[str, s
     what = (f"sweep of {dataset.attrs['family']} on {dataset.attrs['task']} (preset {config.get('preset')}"
             f"{', ' + fixed if fixed else ''}): {axes} x seeds {seeds}; scores on the held-out test split unless "
             f"noted (curves are not kept in sweep files)")
-    sections = [("provenance", _provenance_line(dataset)), ("sweep", "\n".join(textwrap.wrap(what, TABLE_WIDTH))),
-                ("metrics", format_metric_tables(table)), ("split", format_split_note(dataset)),
+    what = "\n".join(textwrap.wrap(what, TABLE_WIDTH, break_on_hyphens=False))
+    sections = [("provenance", _provenance_line(dataset)), ("sweep", what), ("metrics", format_metric_tables(table)),
+                ("split", format_split_note(dataset, [column.name for column in table.columns])),
                 ("correlations", format_rank_correlations(dataset)), ("degenerate", format_degenerate(dataset)),
                 ("failures", format_sweep_failures(dataset))]
     return [(name, text) for name, text in sections if text]
@@ -551,7 +555,8 @@ def result_sections(dataset: xr.Dataset, table: MetricTable) -> list[tuple[str, 
     if is_sweep(dataset):
         return sweep_sections(dataset, table)
     sections = [("provenance", f"{_provenance_line(dataset)}; metrics on the held-out test split"),
-                ("metrics", format_metric_tables(table)), ("split", format_split_note(dataset)),
+                ("metrics", format_metric_tables(table)),
+                ("split", format_split_note(dataset, [column.name for column in table.columns])),
                 ("training", format_training(dataset)), ("betti", format_betti_curves(dataset)),
                 ("ood", format_ood_table(dataset)), ("probe", format_probe(dataset)),
                 ("degenerate", format_degenerate(dataset)), ("failures", format_failures(dataset))]

@@ -215,7 +215,7 @@ def attractor_scores(model: Surrogate, data: TaskData, seed: int, *,
     scalars["memorization_reference"] = memorization(test_flat, train_flat)
     degenerate: dict[str, str] = {}
     memorization_reason = memorization_degenerate_reason(scalars["memorization_reference"])
-    logger.info("%s: %d training attractors, %.3f of training latents converged", data.task, len(attractors),
+    logger.debug("%s: %d training attractors, %.3f of training latents converged", data.task, len(attractors),
                 scalars["convergence_fraction"])
 
     noise_result, noise_attractors, noise_labels = _search(model, noise_starts(model, seed))
