@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from .experiments.sweep import SweepSpec
 
 # Only the standard library and light kae_zoo modules are imported at the top: `kae-zoo --help` starts without
-# torch, xarray, matplotlib or Dask (benches/asv/bench_startup.py times it, tests/test_cli.py checks it). Each
+# torch, xarray, matplotlib or Dask (benches/asv/startup.py times it, tests/test_cli.py checks it). Each
 # command imports what it needs when it runs.
 EXIT_REGRESSED, EXIT_USAGE, EXIT_CELL_FAILED = 1, 2, 3
 
