@@ -278,11 +278,15 @@ def test_show_selection_and_bad_names(capsys):
 def test_show_markdown_is_a_github_table(capsys):
     text = shown(capsys, "--format", "markdown", "--metrics", "accuracy,train_seconds")
     lines = text.splitlines()
-    start = lines.index("| family | task | ok/cells | accuracy ↑ | train_seconds ↓ |")
-    assert lines[start + 1] == "|---|---|---|---|---|"
+    # a table per score group, as in the terminal; a group's rows are the pairs with a value in it
+    start = lines.index("| family | task | ok/cells | accuracy ↑ |")
+    assert lines[start - 2] == "#### classification" and lines[start + 1] == "|---|---|---|---|"
     body = lines[start + 2:lines.index("", start)]
-    assert len(body) == 10 and all(line.count("|") == 6 for line in body)
-    assert "| koopman | yinyang | 3/3 | 0.9867 ± 0.0047 |" in text
+    assert body == ["| koopman | yinyang | 3/3 | 0.9867 ± 0.0047 |", "| koopman | digits | 3/3 | 0.9898 ± 0.0042 |"]
+    start = lines.index("| family | task | ok/cells | train_seconds ↓ |")
+    assert lines[start - 2] == "#### training_record"
+    body = lines[start + 2:lines.index("", start)]
+    assert len(body) == 10 and all(line.count("|") == 5 for line in body)
     assert "| train_seconds | s | lower ↓ | train |" in text  # the legend: unit, better side, split
     assert "### training" in text  # the other sections follow
 

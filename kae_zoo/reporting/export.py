@@ -88,18 +88,29 @@ def _escape(text: str) -> str:
 
 
 def table_markdown(table: MetricTable) -> str:
-    """The table as one GitHub table (a column per metric, "name ↑" headings, "mean ± std" cells), then a legend
-    table of each metric's unit, better side and definition."""
+    """The table as GitHub tables, one per score group as in the terminal ("#### group" over a column per metric,
+    "name ↑" headings, "mean ± std" cells; a group's rows are those with a value in it), then a legend table of
+    each metric's unit, better side and definition."""
     count = "ok/cells" if table.kind == "run" else "ok/seeds"
-    header = [*table.keys, *(setting.name for setting in table.settings), count,
-              *(column.heading for column in table.columns)]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for row in table.rows:
-        cells = [format_axis_value(row.keys[key]) for key in table.keys]
-        cells += [format_stat(stat.mean, stat.std) for stat in row.settings.values()]
-        cells += [f"{row.ok}/{row.cells}", *(format_stat(stat.mean, stat.std) for stat in row.stats.values())]
-        lines.append("| " + " | ".join(_escape(cell) for cell in cells) + " |")
-    lines += ["", "mean ± sample std (ddof 1) over the seeds with a value; ↑ higher is better, ↓ lower is better.", "",
+    groups: dict[str, list[Column]] = {}
+    for column in table.columns:
+        groups.setdefault(column.group, []).append(column)
+    lines: list[str] = []
+    for group, columns in groups.items():
+        rows = [row for row in table.rows if any(row.stats[column.name].n for column in columns)]
+        if not rows:
+            continue
+        header = [*table.keys, *(setting.name for setting in table.settings), count,
+                  *(column.heading for column in columns)]
+        lines += [f"#### {group}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        for row in rows:
+            cells = [format_axis_value(row.keys[key]) for key in table.keys]
+            cells += [format_stat(stat.mean, stat.std) for stat in row.settings.values()]
+            cells += [f"{row.ok}/{row.cells}",
+                      *(format_stat(row.stats[column.name].mean, row.stats[column.name].std) for column in columns)]
+            lines.append("| " + " | ".join(_escape(cell) for cell in cells) + " |")
+        lines.append("")
+    lines += ["mean ± sample std (ddof 1) over the seeds with a value; ↑ higher is better, ↓ lower is better.", "",
               "| metric | unit | better | split | definition |", "|---|---|---|---|---|"]
     better = {"higher": f"higher {ARROWS['higher']}", "lower": f"lower {ARROWS['lower']}", "none": "no better side"}
     lines += [f"| {column.name} | {_escape(column.units)} | {better.get(column.direction, column.direction)} | "
