@@ -22,7 +22,7 @@ from .core.logs import NORMAL, QUIET, VERBOSE, configure_logging
 from .core.registry import UnknownNameError, did_you_mean
 from .core.version import __version__
 from .experiments.executors import EXECUTORS, check_executor
-from .reporting import FORMATS
+from .reporting import DEFAULT_ALPHA, DEFAULT_TOLERANCE, FORMATS
 from .store.errors import ResultFileError
 
 if TYPE_CHECKING:
@@ -172,7 +172,7 @@ def build_parser() -> OneLineParser:
     sweep.add_argument("--named", metavar="NAME",
                        help="a predefined sweep (memorization: attractor on digits, latent_dim 4,16,64 x "
                             "n_train_samples 150,300,600,0 x seeds 0,1,2); replaces --family, --task, --seed, "
-                            "--axis and --set (--preset smoke tries it in a few minutes)")
+                            "--axis and --set (--preset smoke tries its design at smoke sizes)")
     sweep.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     sweep.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1, as for run)")
     sweep.add_argument("--out", required=True, help="sweep file to write (.nc)")
@@ -199,11 +199,11 @@ def build_parser() -> OneLineParser:
                                                   "metric regressed beyond the tolerance and the seed noise")
     compare.add_argument("reference", help="the reference run file (e.g. results/reference/default.nc)")
     compare.add_argument("new", help="the new run file")
-    compare.add_argument("--tolerance", type=float, default=0.05,
-                         help="allowed change for the worse, relative to the reference (default 0.05)")
-    compare.add_argument("--alpha", type=float, default=0.05,
+    compare.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE,
+                         help=f"allowed change for the worse, relative to the reference (default {DEFAULT_TOLERANCE})")
+    compare.add_argument("--alpha", type=float, default=DEFAULT_ALPHA,
                          help="with >= 2 seeds a side, a change beyond the tolerance regresses only when Welch's "
-                              "one-sided p is below this (default 0.05)")
+                              f"one-sided p is below this (default {DEFAULT_ALPHA})")
     compare.add_argument("--require-all", action="store_true",
                          help="a (family, task) of the reference that the new file did not run is a regression "
                               "(default: listed as missing)")
@@ -525,8 +525,8 @@ def command_compare(args: argparse.Namespace) -> int:
     changed = changed_settings(reference, new)
     if changed:
         print(f"kae-zoo: warning: {len(changed)} pair(s) ran with other settings in the two files, so their verdicts "
-              f"judge the settings too: {'; '.join(changed[:3])}{'; ...' if len(changed) > 3 else ''}",
-              file=sys.stderr)
+              f"judge the settings too (to judge a code change, compare runs made with the same settings): "
+              f"{'; '.join(changed[:3])}{'; ...' if len(changed) > 3 else ''}", file=sys.stderr)
     try:
         differences = compare_results(reference, new, args.tolerance, args.timings, alpha=args.alpha,
                                       require_all=args.require_all)

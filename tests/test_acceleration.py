@@ -61,8 +61,7 @@ def test_compile_runs_a_familys_eager_methods_eagerly():
         eager = model(states)
         Acceleration(compile=True).prepare(model)
         # the instance's operator is now torch.compiler.disable's wrapper around the bound method, not the method
-        assert model.operator is not type(model).operator.__get__(model)
-        assert getattr(model.operator, "__wrapped__", None) is not None
+        assert "operator" in vars(model) and getattr(model.operator, "__wrapped__", None) is not None
         compiled = model(states)
         assert model._operator_cache is not None  # operator ran eagerly and cached K for the next call
     torch.testing.assert_close(compiled, eager)

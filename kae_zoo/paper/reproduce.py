@@ -30,6 +30,7 @@ from typing import Sequence
 import xarray as xr
 
 from ..core.atomic import exclusive_output
+from ..core.config import PRESETS
 from ..core.logs import NOTICES
 from ..core.registry import did_you_mean
 from ..experiments.executors import LocalExecutor, ProcessExecutor, check_workers
@@ -43,7 +44,7 @@ from .claims import CLAIMS, Claim, get_claim, judge
 logger = logging.getLogger(__name__)
 notices = logging.getLogger(NOTICES)  # what a reproduction reuses from its folder: said even with --quiet
 
-REPRODUCTION_PRESETS = ("smoke", "default", "paper")
+REPRODUCTION_PRESETS = PRESETS  # a reproduction runs its experiments at one of the run presets
 MNIST_DATA = ("MNIST: trained on 6,999 images of the MNIST test split (the only split shipped with the suite; the "
               "paper trains on the 60k training set) and scored on 2,001 held-out test images; the base MLP is "
               "trained on the same 6,999 (with the 60k training files under $KAE_ZOO_DATA/mnist the full split is "

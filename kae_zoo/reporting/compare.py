@@ -33,7 +33,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 import textwrap
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -44,13 +43,12 @@ from scipy import stats
 
 from ..core.registry import did_you_mean
 from ..store.results import CELL_DIMS, degenerate_scores, metric_names
-from .export import FORMATS, provenance
+from . import DEFAULT_ALPHA, DEFAULT_TOLERANCE, FORMATS
+from .export import json_number, markdown_cell, provenance
 from .summary import ARROWS, TABLE_WIDTH, format_grid, format_mean_std, format_number, mean_std
 
 TIMING_METRICS = ("train_seconds", "throughput", "mfu")
 RELATIVE_FLOOR = 1e-3
-DEFAULT_TOLERANCE = 0.05
-DEFAULT_ALPHA = 0.05
 VERDICT_ORDER = ("regressed", "missing", "definition changed", "improved", "within noise", "same")
 
 
@@ -262,8 +260,7 @@ def select_differences(differences: list[Difference], *, metrics: Sequence[str] 
 
 
 def _sorted(differences: list[Difference]) -> list[Difference]:
-    rank = {verdict: index for index, verdict in enumerate(VERDICT_ORDER)}
-    return sorted(differences, key=lambda d: (rank[d.verdict], d.family, d.task, d.metric))
+    return sorted(differences, key=lambda d: (VERDICT_ORDER.index(d.verdict), d.family, d.task, d.metric))
 
 
 def _change(item: Difference) -> str:
@@ -279,9 +276,13 @@ def _rule(tolerance: float, alpha: float) -> str:
             f"regresses; with >= 2 seeds a side only when Welch's one-sided p < {alpha:g} too")
 
 
+def verdict_counts(differences: list[Difference]) -> dict[str, int]:
+    """How many differences got each verdict, in VERDICT_ORDER."""
+    return {verdict: sum(d.verdict == verdict for d in differences) for verdict in VERDICT_ORDER}
+
+
 def _counts(differences: list[Difference]) -> str:
-    counts = {verdict: sum(d.verdict == verdict for d in differences) for verdict in VERDICT_ORDER}
-    return ", ".join(f"{counts[verdict]} {verdict}" for verdict in VERDICT_ORDER)
+    return ", ".join(f"{count} {verdict}" for verdict, count in verdict_counts(differences).items())
 
 
 def _rows(differences: list[Difference]) -> list[list[str]]:
@@ -300,12 +301,12 @@ def format_comparison(differences: list[Difference], tolerance: float, alpha: fl
     (`_rows` without the pair's columns) and a row's note (why a side has no value) wrapped under it; then the
     counts, the arrows' legend and the rule. Every line fits TABLE_WIDTH columns: a block whose grid would not
     gives each metric two lines instead."""
-    rank = {verdict: index for index, verdict in enumerate(VERDICT_ORDER)}
     pairs: dict[tuple[str, str], list[Difference]] = {}
     for item in _sorted(differences):
         pairs.setdefault((item.family, item.task), []).append(item)
     lines: list[str] = []
-    for (family, task), items in sorted(pairs.items(), key=lambda pair: (min(rank[d.verdict] for d in pair[1]),
+    # a pair's items are sorted worst first, so its first item's verdict ranks the pair
+    for (family, task), items in sorted(pairs.items(), key=lambda pair: (VERDICT_ORDER.index(pair[1][0].verdict),
                                                                          pair[0])):
         rows = [[row[0], *row[3:]] for row in _rows(items)]  # without the family and task columns
         grid = format_grid(rows, header_rule=True)
@@ -328,18 +329,15 @@ def format_comparison(differences: list[Difference], tolerance: float, alpha: fl
     return "\n".join(lines)
 
 
-def _number(value: float) -> float | None:
-    return value if math.isfinite(value) else None
-
-
 def _record(item: Difference) -> dict[str, Any]:
     """One difference as flat fields, NaN as None."""
     record: dict[str, Any] = {"verdict": item.verdict, "family": item.family, "task": item.task,
                               "metric": item.metric, "direction": item.direction}
     for side, sample in (("reference", item.reference), ("new", item.new)):
-        record.update({f"{side}_mean": _number(sample.mean), f"{side}_std": _number(sample.std), f"{side}_n": sample.n})
+        record.update({f"{side}_mean": json_number(sample.mean), f"{side}_std": json_number(sample.std),
+                       f"{side}_n": sample.n})
     change = item.new.mean - item.reference.mean if item.reference.n and item.new.n else float("nan")
-    record.update({"change": _number(change), "p_value": _number(item.p_value), "note": item.note})
+    record.update({"change": json_number(change), "p_value": json_number(item.p_value), "note": item.note})
     return record
 
 
@@ -353,7 +351,7 @@ def render_comparison(differences: list[Difference], fmt: str, tolerance: float,
     if fmt == "markdown":
         notes = ["note", *(item.note for item in _sorted(differences))]
         rows = [[*row, note] for row, note in zip(_rows(differences), notes)]
-        lines = ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+        lines = ["| " + " | ".join(markdown_cell(cell) for cell in row) + " |" for row in rows]
         lines.insert(1, "|" + "---|" * len(rows[0]))
         return "\n".join([*lines, "", _counts(differences), "", _rule(tolerance, alpha)])
     records = [_record(item) for item in _sorted(differences)]
@@ -365,8 +363,8 @@ def render_comparison(differences: list[Difference], fmt: str, tolerance: float,
         writer.writerows({key: "" if value is None else value for key, value in record.items()} for record in records)
         return buffer.getvalue().rstrip("\n")
     if fmt == "json":
-        counts = {verdict: sum(d.verdict == verdict for d in differences) for verdict in VERDICT_ORDER}
-        document = {"tolerance": tolerance, "alpha": alpha, "relative_floor": RELATIVE_FLOOR, "counts": counts,
+        document = {"tolerance": tolerance, "alpha": alpha, "relative_floor": RELATIVE_FLOOR,
+                    "counts": verdict_counts(differences),
                     "reference": provenance(sources[0]), "new": provenance(sources[1]), "differences": records}
         return json.dumps(document, indent=1, allow_nan=False, default=str)
     raise ValueError(f"format {fmt!r} is not one of {', '.join(FORMATS)}")

@@ -4,8 +4,8 @@ programs and for pasting into pull requests.
 CSV and JSON hold one row per (family, task) that ran (per point of a sweep file, whose rows also carry the axis
 values and settings), with each metric's mean, sample std (ddof 1) and n, the count of finite seed values; a missing
 value is an empty CSV field and a JSON null. JSON also carries the file's provenance attributes and each metric's
-long name, unit, direction, split and definition version. Markdown is a GitHub table (cells "mean ± std") with a
-metric legend, then the rest of `kae-zoo show`'s text as sections.
+long name, unit, direction, split and definition version. Markdown is a GitHub table per score group (cells
+"mean ± std") with a metric legend, then the rest of `kae-zoo show`'s text as sections.
 """
 
 from __future__ import annotations
@@ -20,15 +20,16 @@ import numpy as np
 import xarray as xr
 
 from . import FORMATS
-from .summary import ARROWS, Column, MetricTable, Stat, format_axis_value, format_stat, result_sections
+from .summary import ARROWS, Column, MetricTable, Stat, format_axis_value, format_stat, result_sections, score_groups
 
 
-def _number(value: float) -> float | None:
+def json_number(value: float) -> float | None:
+    """A number for JSON and CSV: None (null, an empty field) for NaN and infinities."""
     return value if math.isfinite(value) else None
 
 
 def _stat_fields(name: str, stat: Stat) -> dict[str, Any]:
-    return {f"{name}_mean": _number(stat.mean), f"{name}_std": _number(stat.std), f"{name}_n": stat.n}
+    return {f"{name}_mean": json_number(stat.mean), f"{name}_std": json_number(stat.std), f"{name}_n": stat.n}
 
 
 def table_csv(table: MetricTable) -> str:
@@ -70,7 +71,7 @@ def table_json(table: MetricTable) -> str:
     """The table as JSON: kind, keys, provenance, settings and metrics (their descriptions), rows (keys, ok, cells,
     and {name: {mean, std, n}} per setting and metric); NaN as null."""
     def stats(values: dict[str, Stat]) -> dict[str, Any]:
-        return {name: {"mean": _number(stat.mean), "std": _number(stat.std), "n": stat.n}
+        return {name: {"mean": json_number(stat.mean), "std": json_number(stat.std), "n": stat.n}
                 for name, stat in values.items()}
 
     document = {
@@ -83,23 +84,19 @@ def table_json(table: MetricTable) -> str:
     return json.dumps(document, indent=1, allow_nan=False, default=str)
 
 
-def _escape(text: str) -> str:
+def markdown_cell(text: str) -> str:
+    """Text for a GitHub table cell: its pipes escaped."""
     return text.replace("|", "\\|")
 
 
 def table_markdown(table: MetricTable) -> str:
-    """The table as GitHub tables, one per score group as in the terminal ("#### group" over a column per metric,
-    "name ↑" headings, "mean ± std" cells; a group's rows are those with a value in it), then a legend table of
-    each metric's unit, better side and definition."""
+    """The table as GitHub tables, one per score group as in the terminal (`score_groups`: "#### group" over a
+    column per metric with a value, "name ↑" headings, "mean ± std" cells, the rows with a value in the group), then
+    a legend table of each metric's unit, better side and definition."""
     count = "ok/cells" if table.kind == "run" else "ok/seeds"
-    groups: dict[str, list[Column]] = {}
-    for column in table.columns:
-        groups.setdefault(column.group, []).append(column)
     lines: list[str] = []
-    for group, columns in groups.items():
-        rows = [row for row in table.rows if any(row.stats[column.name].n for column in columns)]
-        if not rows:
-            continue
+    for group, columns, indices in score_groups(table):
+        rows = [table.rows[index] for index in indices]
         header = [*table.keys, *(setting.name for setting in table.settings), count,
                   *(column.heading for column in columns)]
         lines += [f"#### {group}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -108,13 +105,13 @@ def table_markdown(table: MetricTable) -> str:
             cells += [format_stat(stat.mean, stat.std) for stat in row.settings.values()]
             cells += [f"{row.ok}/{row.cells}",
                       *(format_stat(row.stats[column.name].mean, row.stats[column.name].std) for column in columns)]
-            lines.append("| " + " | ".join(_escape(cell) for cell in cells) + " |")
+            lines.append("| " + " | ".join(markdown_cell(cell) for cell in cells) + " |")
         lines.append("")
     lines += ["mean ± sample std (ddof 1) over the seeds with a value; ↑ higher is better, ↓ lower is better.", "",
               "| metric | unit | better | split | definition |", "|---|---|---|---|---|"]
     better = {"higher": f"higher {ARROWS['higher']}", "lower": f"lower {ARROWS['lower']}", "none": "no better side"}
-    lines += [f"| {column.name} | {_escape(column.units)} | {better.get(column.direction, column.direction)} | "
-              f"{column.split or '-'} | {_escape(column.long_name)} (v{column.definition_version}) |"
+    lines += [f"| {column.name} | {markdown_cell(column.units)} | {better.get(column.direction, column.direction)} | "
+              f"{column.split or '-'} | {markdown_cell(column.long_name)} (v{column.definition_version}) |"
               for column in table.columns]
     return "\n".join(lines)
 

@@ -223,6 +223,22 @@ def _column_of_setting(dataset: xr.Dataset, name: str) -> Column:
     return Column(name, str(attrs.get("long_name", "")), str(attrs.get("units", "")), "none", None, "", "setting")
 
 
+def score_groups(table: MetricTable) -> list[tuple[str, list[Column], tuple[int, ...]]]:
+    """The table's score groups in column order: (group, its columns with a value in some row, the indices of the
+    rows with a value in one of them); a group without any value (e.g. mfu on a CPU, where no peak FLOP/s is known,
+    or the scores of tasks not selected) is left out. The terminal and markdown tables are drawn from these."""
+    groups: dict[str, list[Column]] = {}
+    for column in table.columns:
+        groups.setdefault(column.group, []).append(column)
+    found = []
+    for group, columns in groups.items():
+        columns = [column for column in columns if any(row.stats[column.name].n for row in table.rows)]
+        rows = tuple(index for index, row in enumerate(table.rows) if any(row.stats[c.name].n for c in columns))
+        if rows:
+            found.append((group, columns, rows))
+    return found
+
+
 def format_metric_tables(table: MetricTable, width: int = TABLE_WIDTH) -> str:
     """The terminal text of a MetricTable: tables by score group (the scorer that writes the metrics; groups with
     the same rows share a table while it fits), a group split further until each table fits `width` columns; the
@@ -244,15 +260,8 @@ def format_metric_tables(table: MetricTable, width: int = TABLE_WIDTH) -> str:
     def column_width(column: Column, rows: Sequence[int]) -> int:
         return max(len(column.heading), len(column.units) + 2, *(len(text[column.name][index]) for index in rows))
 
-    groups: dict[str, list[Column]] = {}
-    for column in table.columns:
-        groups.setdefault(column.group, []).append(column)
     blocks: list[tuple[list[str], tuple[int, ...], list[Column], int]] = []  # titles, rows, columns, width used
-    for group, columns in groups.items():
-        columns = [column for column in columns if any(row.stats[column.name].n for row in table.rows)]
-        rows = tuple(index for index, row in enumerate(table.rows) if any(row.stats[c.name].n for c in columns))
-        if not rows:  # e.g. mfu on a CPU (no peak FLOP/s known), or scores of tasks not selected
-            continue
+    for group, columns, rows in score_groups(table):
         key_width = sum(max(len(header), *(len(key_cells[index][position]) for index in rows)) + 2
                         for position, header in enumerate(key_header))
         if key_width + max(column_width(column, rows) for column in columns) > width:
