@@ -68,7 +68,10 @@ def test_scorers_run_where_their_needs_are_met(yinyang_autoencode, sparse_vec):
     sae, attractor = tiny_model("sae"), tiny_model("attractor")
     on_labels = names(applicable_scorers(sae, yinyang_autoencode))
     on_sparse = names(applicable_scorers(sae, sparse_vec))
-    assert "topology" in on_labels and "topology" not in on_sparse  # needs labels
+    on_labels_attractor = names(applicable_scorers(attractor, yinyang_autoencode))
+    assert "topology" in on_labels_attractor and "topology" not in names(applicable_scorers(attractor, sparse_vec))
+    assert "topology" not in on_labels  # labels, but sae's advance is the identity: no latent path to score
+    assert "sparsity" in on_labels and "sparsity" not in on_labels_attractor  # sae's latents are codes
     assert "dictionary_recovery" in on_sparse and "dictionary_recovery" not in on_labels  # needs a true dictionary
     assert "attractors" not in on_labels and "attractors" in names(applicable_scorers(attractor, yinyang_autoencode))
     assert "spectrum" not in on_labels  # sae has no linear operator

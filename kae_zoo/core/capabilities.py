@@ -12,6 +12,11 @@ Model capabilities are declared by the family class (`Surrogate.capabilities`); 
 - LATENT_MAP: `latent_map(z: Tensor) -> Tensor`, a map of latents to latents whose iterates converge to
   attractors (e.g. f = E(D(z))).
 - GRID_INVARIANT: the model runs natively on 1-D grids of any size (its atoms are functions).
+- CODES: `encode` returns the coefficients of the decoder's atoms (a sparse code, or PCA's dense one), so the
+  number of non-zero entries (L0) and the fraction of atoms ever used mean something.
+- LATENT_PATH: `advance(z, t)` for t between 0 and 1 is a meaningful intermediate state (K^t, iterates of a latent
+  map), so the decoded trajectory from the source to the prediction is a path whose Betti numbers can be scored.
+  A family without one (an autoencoder whose advance is the identity, a direct MLP map) has no Betti curve.
 
 Task capabilities are read off the loaded data (`kae_zoo.tasks.TaskData.capabilities`):
 - LABELS: the test split has class labels.
@@ -28,7 +33,9 @@ DICTIONARY = "dictionary"
 LINEAR_OPERATOR = "linear_operator"
 LATENT_MAP = "latent_map"
 GRID_INVARIANT = "grid_invariant"
-MODEL_CAPABILITIES = (DICTIONARY, LINEAR_OPERATOR, LATENT_MAP, GRID_INVARIANT)
+CODES = "codes"
+LATENT_PATH = "latent_path"
+MODEL_CAPABILITIES = (DICTIONARY, LINEAR_OPERATOR, LATENT_MAP, GRID_INVARIANT, CODES, LATENT_PATH)
 
 LABELS = "labels"
 HEAD = "head"
@@ -44,6 +51,8 @@ MODEL_CAPABILITY_METHODS = {
     LINEAR_OPERATOR: ("operator", "add_operator_edit"),
     LATENT_MAP: ("latent_map",),
     GRID_INVARIANT: (),
+    CODES: (),
+    LATENT_PATH: (),
 }
 
 

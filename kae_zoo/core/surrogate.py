@@ -88,6 +88,9 @@ class Surrogate(nn.Module, ABC):
     fits_itself: ClassVar[bool] = False
     # what the family offers scorers beyond the interface (`kae_zoo.core.capabilities`), e.g. {"dictionary"}
     capabilities: ClassVar[frozenset[str]] = frozenset()
+    # the paper family this one is a baseline for (a peer from the field, e.g. "koopman" for dmd): `show`, `compare`
+    # and the report list it right after that family; None for a paper model or a family of its own
+    baseline_for: ClassVar[str | None] = None
     # methods that run eagerly when the model is compiled (`Acceleration.prepare` wraps them in
     # torch.compiler.disable), e.g. one that caches a tensor across calls
     eager_methods: ClassVar[tuple[str, ...]] = ()

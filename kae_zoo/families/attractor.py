@@ -28,7 +28,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from ..core.capabilities import LATENT_MAP
+from ..core.capabilities import LATENT_MAP, LATENT_PATH
 from ..core.config import TrainingConfig
 from ..core.surrogate import Surrogate
 from ..core.types import Batch, DataSpec
@@ -194,7 +194,7 @@ class LatentAttractorAE(Surrogate):
 
     config_class = AttractorConfig
     data_view = "autoencode"
-    capabilities = frozenset({LATENT_MAP})
+    capabilities = frozenset({LATENT_MAP, LATENT_PATH})
     example_spec = DataSpec(state_shape=(16,), n_classes=3)  # 4 x 4 images, so "conv" is testable too
     presets = {
         "smoke": {"latent_dim": 4, "hidden_dims": (16,), "conv_channels": (4, 8), "n_epochs": 5, "max_steps": 200,

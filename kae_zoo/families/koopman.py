@@ -21,7 +21,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from ..core.capabilities import LINEAR_OPERATOR
+from ..core.capabilities import LATENT_PATH, LINEAR_OPERATOR
 from ..core.config import TrainingConfig
 from ..core.surrogate import Surrogate
 from ..core.types import Batch, DataSpec
@@ -89,7 +89,7 @@ class KoopmanAE(Surrogate):
     config_class = KoopmanConfig
     data_view = "layer_pair"
     eager_methods = ("operator",)  # eager under torch.compile, so that inference reuses K (`operator`)
-    capabilities = frozenset({LINEAR_OPERATOR})
+    capabilities = frozenset({LINEAR_OPERATOR, LATENT_PATH})
     presets = {
         "smoke": {"n_epochs": 20, "cycle_epochs": 10, "n_substeps": 10},
         "default": {},

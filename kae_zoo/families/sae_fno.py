@@ -28,7 +28,7 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from ..core.capabilities import DICTIONARY, GRID_INVARIANT
+from ..core.capabilities import CODES, DICTIONARY, GRID_INVARIANT
 from ..core.types import DataSpec
 from . import register_family
 from .conv_coding import ConvSAEConfig, ConvSparseAE
@@ -57,7 +57,8 @@ class ConvSAEFNO(ConvSparseAE):
     """SAE-FNO: unrolled-ISTA encoder tied to a SpectralConv decoder whose weights are the atoms' spectra."""
 
     config_class = ConvSAEFNOConfig
-    capabilities = frozenset({DICTIONARY, GRID_INVARIANT})  # runs natively on any grid (module docstring)
+    # runs natively on any grid (module docstring)
+    capabilities = frozenset({DICTIONARY, CODES, GRID_INVARIANT})
 
     def __init__(self, config: ConvSAEFNOConfig, spec: DataSpec) -> None:
         super().__init__(config, spec)

@@ -19,7 +19,7 @@ from typing import Any, Literal
 import torch
 from torch import Tensor, nn
 
-from ..core.capabilities import DICTIONARY
+from ..core.capabilities import CODES, DICTIONARY
 from ..core.config import TrainingConfig
 from ..core.surrogate import Surrogate
 from ..core.types import Batch, DataSpec
@@ -165,7 +165,7 @@ class SparseCodingAE(Surrogate):
 
     data_view = "autoencode"
     example_spec = DataSpec(state_shape=(8,), n_classes=0)
-    capabilities = frozenset({DICTIONARY})
+    capabilities = frozenset({DICTIONARY, CODES})
 
     @abstractmethod
     def dictionary(self) -> Tensor:

@@ -1,5 +1,5 @@
-"""Scorer `sparsity`: the mean L0 of the surrogate's codes of the test split, on tasks with a known sparse
-generative model (whose true codes say what sparsity to expect)."""
+"""Scorer `sparsity`: the mean L0 of the codes of the test split, for models whose latents are codes (the `codes`
+capability: sparse families, PCA); the L0 of a Koopman observable or an attractor latent would mean nothing."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 from ..core.batching import in_chunks, to_numpy
-from ..core.capabilities import GROUND_TRUTH
+from ..core.capabilities import CODES
 from ..core.surrogate import Surrogate
 from ..metrics.sparse import sparsity
 from .base import Scorer, ScorerOutput, ScoringContext, register_scorer, specs
@@ -23,5 +23,5 @@ def sparsity_scores(context: ScoringContext) -> ScorerOutput:
     return {"sparsity": sparsity(encode_all(context.model, context.data.splits["test"]["source"]))}, {}
 
 
-SPARSITY = register_scorer(Scorer("sparsity", sparsity_scores, specs("sparsity"), task_needs={GROUND_TRUTH},
+SPARSITY = register_scorer(Scorer("sparsity", sparsity_scores, specs("sparsity"), model_needs={CODES},
                                   description="mean L0 of the test codes"))

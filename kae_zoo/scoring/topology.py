@@ -1,5 +1,6 @@
 """Scorer `topology`: Betti numbers of each class along the surrogate's decoded latent trajectory, their relative
-drop, and with the base network's layer states the same along its layers and the curves' distance."""
+drop, and with the base network's layer states the same along its layers and the curves' distance. Only models with
+a `latent_path`: a direct map, or an autoencoder whose advance is the identity, has no path to score."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import numpy as np
 import torch
 
 from ..core.batching import to_numpy
-from ..core.capabilities import LABELS, LAYER_STATES
+from ..core.capabilities import LABELS, LATENT_PATH, LAYER_STATES
 from ..core.types import Curve
 from ..metrics.topology import betti_curve_error, betti_simplification, class_betti_numbers
 from .base import Scorer, ScorerOutput, ScoringContext, register_scorer, specs
@@ -43,4 +44,5 @@ TOPOLOGY = register_scorer(Scorer(
     "topology", topology_scores,
     specs("betti", "betti_time", "betti_simplification", "base_betti", "base_betti_simplification",
           "betti_curve_error"),
-    task_needs={LABELS}, description="Betti numbers along the latent trajectory (and the base network's layers)"))
+    task_needs={LABELS}, model_needs={LATENT_PATH},
+    description="Betti numbers along the latent trajectory (and the base network's layers)"))
