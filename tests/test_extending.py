@@ -168,4 +168,4 @@ def test_the_python_api_example_runs(tmp_path):
     (tmp_path / "results").mkdir()
     result = run_python(readme_example("python-api"), pythonpath=ROOT, cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.startswith("ok ") and "KoopmanAE 16 ['linear_operator']" in result.stdout
+    assert result.stdout.startswith("ok ") and "KoopmanAE 16 ['latent_path', 'linear_operator']" in result.stdout
