@@ -35,3 +35,28 @@ def test_fit_grid_splits_columns_and_repeats_the_first():
     assert lines == ["name  " + "a" * 30 + "  " + "b" * 30, "x     1" + " " * 31 + "2", "",
                      "name  " + "c" * 30, "x     3"]
     assert max(len(line) for line in lines) <= 70
+
+
+def test_baselines_follow_their_paper_family_task_by_task(tmp_path):
+    from kae_zoo.reporting.summary import family_groups, format_baselines, pair_cells, select_results
+    from kae_zoo.store.results import CellResult, cells_from_dataset, read_results, write_results
+
+    links = {"sae_topk": "sae", "koopman": "", "dmd": "koopman", "sae": ""}  # file order: a baseline first
+    cells = [CellResult(family, task, 0, scalars={"state_error": 0.1}, baseline_for=links[family])
+             for family in links for task in ("t1", "t2")]
+    path = tmp_path / "run.nc"
+    write_results(path, cells, {"preset": "smoke"}, "cpu")
+    dataset = read_results(path)
+    assert [str(value) for value in dataset["baseline_for"].values] == ["sae", "", "koopman", ""]
+    assert {cell.family: cell.baseline_for for cell in cells_from_dataset(dataset)} == links  # round trip
+    # groups in the order their first member appears, the paper family first
+    assert family_groups(dataset) == [["sae", "sae_topk"], ["koopman", "dmd"]]
+    assert [(family, task) for family, task, _ in pair_cells(dataset)] == [
+        ("sae", "t1"), ("sae_topk", "t1"), ("sae", "t2"), ("sae_topk", "t2"),
+        ("koopman", "t1"), ("dmd", "t1"), ("koopman", "t2"), ("dmd", "t2")]
+    assert [str(name) for name in select_results(dataset).family.values] == ["sae", "sae_topk", "koopman", "dmd"]
+    assert format_baselines(dataset) == ("baselines, each row after its paper family's: sae_topk for sae; "
+                                         "dmd for koopman")
+    # a file from before the coordinate: every family its own group, file order
+    legacy = dataset.drop_vars("baseline_for")
+    assert family_groups(legacy) == [["sae_topk"], ["koopman"], ["dmd"], ["sae"]] and format_baselines(legacy) == ""

@@ -173,7 +173,8 @@ def _run_cell(family_name: str, task_name: str, seed: int, *, preset: str, devic
     device = resolve_device(device) if isinstance(device, str) else device
     family = get_family(family_name)
     config = family.make_config(preset, task_name, overrides)
-    result = CellResult(family_name, task_name, seed, family_config=config.to_dict())
+    result = CellResult(family_name, task_name, seed, family_config=config.to_dict(),
+                        baseline_for=family.baseline_for or "")
     if data_fingerprint is None:
         data_fingerprint = task_fingerprint(get_task(task_name)(), seed, preset, family.data_view)
     result.provenance = cell_provenance(data_fingerprint=data_fingerprint, preset=preset, device=device,
@@ -418,7 +419,8 @@ class CellJob:
         return outcome
 
     def _failed(self, reason: str, device: torch.device) -> CellResult:
-        failed = CellResult(self.family, self.task, self.seed, status="failed", error=reason)
+        failed = CellResult(self.family, self.task, self.seed, status="failed", error=reason,
+                            baseline_for=get_family(self.family).baseline_for or "")
         failed.provenance = cell_provenance(data_fingerprint=self.data_fingerprint, preset=self.preset,
                                             device=device, precision=self.precision, compile=self.compile)
         return failed

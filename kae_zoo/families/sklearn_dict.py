@@ -66,6 +66,7 @@ class SklearnDictionary(SparseCodingAE):
 
     config_class = SklearnDictConfig
     fits_itself = True
+    baseline_for = "sae"  # a classical peer of the paper's SAE: the same lasso objective, another algorithm
     presets = {
         "smoke": {"n_epochs": 20},  # 80 steps on the smoke split (2000 samples, batch 512)
         "default": {},

@@ -69,11 +69,37 @@ def format_mean_std(values: np.ndarray) -> str:
     return format_stat(*mean_std(values))
 
 
+def family_groups(dataset: xr.Dataset) -> list[list[str]]:
+    """The families of a run Dataset grouped with the paper family they are baselines for (the file's
+    `baseline_for` coordinate): each group its paper family first, then its baselines in file order; groups in the
+    order they first appear. A family that is nobody's baseline, or a file from before the coordinate, is a group
+    of its own."""
+    families = [str(family) for family in dataset.family.values]
+    links = (dict(zip(families, (str(value) for value in dataset["baseline_for"].values)))
+             if "baseline_for" in dataset.coords else {})
+    groups: dict[str, list[str]] = {}
+    for family in families:
+        groups.setdefault(links.get(family) or family, []).append(family)
+    return [sorted(members, key=lambda name: name != root) for root, members in groups.items()]
+
+
 def pair_cells(dataset: xr.Dataset) -> Iterator[tuple[str, str, xr.Dataset]]:
-    """(family, task, the pair's cells over seed) for every (family, task) of a run Dataset, in file order."""
-    for family in dataset.family.values:
+    """(family, task, the pair's cells over seed) for every (family, task) of a run Dataset: by family group
+    (`family_groups`), within a group task by task, so that each baseline's row follows its paper family's on the
+    same task."""
+    for group in family_groups(dataset):
         for task in dataset.task.values:
-            yield str(family), str(task), dataset.sel(family=family, task=task)
+            for family in group:
+                yield family, str(task), dataset.sel(family=family, task=task)
+
+
+def format_baselines(dataset: xr.Dataset) -> str:
+    """One line naming the baselines of a run Dataset and their paper families; "" when it has none."""
+    groups = [group for group in family_groups(dataset) if len(group) > 1]
+    if not groups:
+        return ""
+    return ("baselines, each row after its paper family's: "
+            + "; ".join(f"{', '.join(group[1:])} for {group[0]}" for group in groups))
 
 
 def scalar_names(dataset: xr.Dataset) -> list[str]:
@@ -176,15 +202,17 @@ def _choose(option: str, given: Sequence[str] | None, valid: Sequence[str]) -> l
 
 def select_results(dataset: xr.Dataset, *, families: Sequence[str] | None = None,
                    tasks: Sequence[str] | None = None) -> xr.Dataset:
-    """The run Dataset restricted to `families` and `tasks` (all for None); a sweep, whose one family and task are
-    attributes, is returned whole once the names match. An unknown name raises ValueError naming the valid ones."""
+    """The run Dataset restricted to `families` and `tasks` (all for None), its families in `family_groups` order
+    (baselines after their paper family); a sweep, whose one family and task are attributes, is returned whole once
+    the names match. An unknown name raises ValueError naming the valid ones."""
     if is_sweep(dataset):
         _choose("--family", families, [str(dataset.attrs["family"])])
         _choose("--task", tasks, [str(dataset.attrs["task"])])
         return dataset
     chosen_families = _choose("--family", families, [str(name) for name in dataset.family.values])
     chosen_tasks = _choose("--task", tasks, [str(name) for name in dataset.task.values])
-    return dataset.sel(family=chosen_families, task=chosen_tasks)
+    selected = dataset.sel(family=chosen_families, task=chosen_tasks)
+    return selected.sel(family=[family for group in family_groups(selected) for family in group])
 
 
 def metric_table(dataset: xr.Dataset, metrics: Sequence[str] | None = None) -> MetricTable:
@@ -564,7 +592,7 @@ def result_sections(dataset: xr.Dataset, table: MetricTable) -> list[tuple[str, 
     if is_sweep(dataset):
         return sweep_sections(dataset, table)
     sections = [("provenance", f"{_provenance_line(dataset)}; metrics on the held-out test split"),
-                ("metrics", format_metric_tables(table)),
+                ("metrics", format_metric_tables(table)), ("baselines", format_baselines(dataset)),
                 ("split", format_split_note(dataset, [column.name for column in table.columns])),
                 ("training", format_training(dataset)), ("betti", format_betti_curves(dataset)),
                 ("ood", format_ood_table(dataset)), ("probe", format_probe(dataset)),

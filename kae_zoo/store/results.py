@@ -8,7 +8,9 @@ with `units` and `long_name`. Per-cell string variables `status` ("ok" / "failed
 `family_config`, `degenerate` (JSON {metric: why it is NaN} for the scores that are degenerate on the cell's task,
 "" when none; files from before it read as "") and the cell's provenance (`provenance.PROVENANCE_FIELDS`: data
 fingerprint, preset, device, machine, threads, precision, compile, kae-zoo version, git sha, torch version, creation
-time). Global attrs
+time). A non-index coordinate `baseline_for` over `family` names the paper family each family is a baseline for
+(`Surrogate.baseline_for`, "" for none; files from before it have none), so reports group baselines with their
+paper family without importing the families. Global attrs
 `kae_zoo_version`, `git_sha`, `torch_version`, `device`, `created` and `config` (JSON: netCDF attributes take
 numbers, strings and arrays only) describe the last write; a file may hold cells of several runs, and each
 cell's own provenance says where it came from. Files are written atomically: a temporary file, then a rename.
@@ -74,6 +76,7 @@ class CellResult:
     family_config: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, str] = field(default_factory=dict)  # provenance.PROVENANCE_FIELDS -> value
     degenerate: dict[str, str] = field(default_factory=dict)  # metric -> why it is NaN on this cell
+    baseline_for: str = ""  # the paper family this cell's family is a baseline for (stored once per family)
 
     def strings(self) -> dict[str, str]:
         """Every per-cell string the store writes (CELL_STRINGS), provenance included ("" where unknown)."""
@@ -168,7 +171,17 @@ def to_dataset(cells: list[CellResult], run_config: dict[str, Any], device: str)
 
     attrs = _provenance(run_config, device)
     all_coords = {dim: np.asarray(values) for dim, values in coords.items()}
+    settings["baseline_for"] = _baseline_for(cells, coords["family"])
     return xr.Dataset(data_vars, coords={**all_coords, **settings}, attrs=attrs)
+
+
+def _baseline_for(cells: Sequence[CellResult], families: Sequence[str]) -> xr.DataArray:
+    """The `baseline_for` coordinate over `families`: each family's first non-empty value among its cells."""
+    values = {family: "" for family in families}
+    for cell in cells:
+        values[cell.family] = values[cell.family] or cell.baseline_for
+    return xr.DataArray(np.array([values[family] for family in families], dtype=object), dims=("family",),
+                        attrs={"long_name": "the paper family this family is a baseline for (empty: none)"})
 
 
 def _provenance(config: dict[str, Any], device: str) -> dict[str, Any]:
@@ -406,6 +419,8 @@ def cells_from_dataset(dataset: xr.Dataset) -> list[CellResult]:
                 if str(selected["status"].item()) == "missing":
                     continue
                 cell = _stored_cell(selected, str(family), str(task), int(seed), settings)
+                if "baseline_for" in dataset.coords:
+                    cell.baseline_for = str(selected["baseline_for"].item())
                 for name in names:
                     values = selected[name]
                     if values.ndim == 0:  # NaN kept: writing the cells again gives the same Dataset
