@@ -12,7 +12,7 @@ import xarray as xr
 from ..core.atomic import atomic_path
 from ..store.results import is_sweep
 from .plots import plot_all, plot_sweep_figures
-from .summary import format_reproduction, format_results
+from .summary import format_reproduction, format_results, select_results
 
 # What a reader must know to read a figure honestly, by the start of its file name (longest match first).
 CAPTIONS = {
@@ -41,6 +41,7 @@ def write_report(dataset: xr.Dataset, out_dir: str | Path, source: str = "") -> 
     """Write every figure and `report.md` (the `kae-zoo show` text plus the figures) under `out_dir`; a sweep
     file gets the sweep figures, and its text carries the rank correlations."""
     out_dir = Path(out_dir)
+    dataset = select_results(dataset)  # a run's baselines beside their paper family, in the figures too
     figures = plot_sweep_figures(dataset, out_dir) if is_sweep(dataset) else plot_all(dataset, out_dir)
     kind = "sweep" if is_sweep(dataset) else "results"
     lines = [f"# kae-zoo {kind}{f': {source}' if source else ''}", ""]
