@@ -16,11 +16,11 @@ def fit(model, train, val=None, **settings):
 
 
 def test_all_components_explain_all_variance():
-    model = tiny_model("pca", n_components=40)  # example spec: 40-dim states
+    model = tiny_model("pca", n_components=12)  # example spec: 12-dim states
     train = random_batch(model, 200)
     fit(model, train)
     x = random_batch(model, 100, seed=3)["source"]
-    x = x * torch.linspace(0.1, 3.0, 40)  # unequal variances
+    x = x * torch.linspace(0.1, 3.0, 12)  # unequal variances
     with torch.no_grad():
         residual = (x - model(x)).pow(2).sum()
     explained_variance = 1 - residual / (x - x.mean(dim=0)).pow(2).sum()
@@ -72,6 +72,12 @@ def test_codes_are_dense_and_orthonormal_atoms():
     assert torch.allclose(atoms.T @ atoms, torch.eye(6), atol=1e-5)
     codes = model.encode(random_batch(model, 20, seed=5)["source"]).detach().numpy()
     assert sparsity(codes) == 6.0 and type(model).baseline_for == "sae"
+
+
+def test_fewer_training_samples_than_components_is_one_line_error():
+    model = tiny_model("pca", n_components=8)
+    with pytest.raises(ValueError, match=r"^pca n_components = 8 needs at least as many training samples, got 5$"):
+        fit(model, random_batch(model, 5))
 
 
 def test_more_components_than_the_state_dim_is_one_line_error():

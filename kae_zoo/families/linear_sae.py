@@ -44,7 +44,10 @@ from .sparse_coding import SparseCodingAE, unit_columns
 class LinearSAEConfig(TrainingConfig):
     """Fields every field SAE shares; each family's config adds the fields of its activation rule."""
 
-    n_atoms: int = 100  # dictionary size (latents); 100 = the true p of sparse_vec
+    # dictionary size (latents). 200 = 2p on sparse_vec: its amplitudes have random signs and a ReLU code can only
+    # use +d, so an atom needs two latents, +d and -d (sae_topk, 6000 steps, seed 0: recovery 0.42 with 100, 0.87
+    # with 200)
+    n_atoms: int = 200
     learning_rate: float = 1e-3  # Adam; the SAE papers use 1e-4 to 7e-4 at batch 4096 on LLM activations
     weight_decay: float = 0.0  # plain Adam as in the papers (decay on W would only rescale D = W / ||W||)
     batch_size: int = 512

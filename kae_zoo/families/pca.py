@@ -48,7 +48,10 @@ class PCA(SparseCodingAE):
     config_class = PCAConfig
     fits_itself = True
     baseline_for = "sae"
-    example_spec = DataSpec(state_shape=(40,), n_classes=0)  # room for the default 32 components
+    # smoke: 8 components, so that the conformance check's 16 samples of 12-dim states can fit them (and leave a
+    # residual, whose gradient reaches the mean)
+    presets = {"smoke": {"n_components": 8}, "default": {}, "paper": {}}
+    example_spec = DataSpec(state_shape=(12,), n_classes=0)
     # n_components per task: the SAEs' k there (sparse_vec's s = 5, linear_sae.REPRESENTATION_KEPT), so PCA's dense
     # code has as many numbers per sample as the SAEs' sparse ones (the L0-matched baseline)
     task_presets = {task: {preset: {"n_components": kept} for preset in ("smoke", "default", "paper")}
@@ -89,6 +92,9 @@ class PCA(SparseCodingAE):
         if on_step is not None:
             on_step(0, self)
         states = train_batch["source"].flatten(1).detach().double().cpu().numpy()
+        if states.shape[0] < config.n_components:
+            raise ValueError(f"pca n_components = {config.n_components} needs at least as many training samples, "
+                             f"got {states.shape[0]}")
         estimator = SklearnPCA(n_components=config.n_components, svd_solver="full").fit(states)
         with torch.no_grad():
             self.components.copy_(torch.from_numpy(estimator.components_.T.copy()))

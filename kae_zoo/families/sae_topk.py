@@ -17,7 +17,7 @@ from . import register_family
 from .linear_sae import TOP_K_TASK_PRESETS, TopKFamilySAE, TopKSAEConfig, top_k_relu
 
 # smoke: 240 steps on sparse_vec's smoke split (2000 samples, batch 512); default = paper: the config's defaults
-# (sparse_vec: n_atoms 100, k 5, 6000 steps); the representation tasks have their own sizes (TOP_K_TASK_PRESETS)
+# (sparse_vec: n_atoms 200, k 5, 6000 steps); the representation tasks have their own sizes (TOP_K_TASK_PRESETS)
 TOP_K_PRESETS: dict[str, dict[str, Any]] = {"smoke": {"n_epochs": 60}, "default": {}, "paper": {}}
 
 
