@@ -143,6 +143,23 @@ def test_pairs_one_file_lacks_are_missing_unless_required(tmp_path, capsys):
     assert [(d.task, d.metric) for d in found] == [("yinyang", "cells")]
 
 
+def test_a_metric_only_one_file_holds_is_listed_with_its_side_not_judged(tmp_path, capsys):
+    reference = run_file(tmp_path / "a.nc")
+    # the new code measures a score the reference's did not (a scorer added since): explained_variance, higher
+    cells = [CellResult("koopman", "yinyang", seed, scalars={"accuracy": 0.91, "state_error": 0.21,
+                                                             "explained_variance": 0.8 + seed / 100})
+             for seed in range(2)]
+    write_results(tmp_path / "b.nc", cells, {}, "cpu")
+    new = read_results(tmp_path / "b.nc")
+    added = [d for d in compare_results(reference, new) if d.metric == "explained_variance"]
+    assert [(d.verdict, d.note, d.new.n, d.reference.n) for d in added] == [("missing", "only in the new file", 2, 0)]
+    assert regressions(compare_results(reference, new)) == []
+    assert main(["compare", str(tmp_path / "a.nc"), str(tmp_path / "b.nc")]) == 0
+    assert "only in the new file" in capsys.readouterr().out
+    removed = [d for d in compare_results(new, reference) if d.metric == "explained_variance"]
+    assert [(d.verdict, d.note) for d in removed] == [("missing", "only in the reference file")]
+
+
 def test_a_changed_definition_is_reported_not_judged(tmp_path):
     reference = run_file(tmp_path / "a.nc")
     new = run_file(tmp_path / "b.nc", accuracy=(0.5, 0.5))  # far worse, but computed by another formula

@@ -10,7 +10,8 @@ the usual way to ask whether a change is beyond seed noise). A metric whose defi
 the files is reported as "definition changed" and not judged: the numbers come from two formulas. A metric NaN
 on both sides (a score degenerate on the task, `kae_zoo.store.results.degenerate_scores`) is not compared; one
 with values in the reference and none in the new file is "missing" (listed, not a regression), with the new
-file's reason when its cells call the score degenerate.
+file's reason when its cells call the score degenerate; so is a metric only one file holds (a score added or removed
+since the reference), with a note naming the file that has it.
 
 The rule, fixed before any comparison was made. With means m_ref, m_new, the change for the worse is compared
 with the tolerance, `tolerance` x max(|m_ref|, 1e-3) (relative, with a floor so that a reference of 0 still
@@ -221,7 +222,8 @@ def compare_results(reference: xr.Dataset, new: xr.Dataset, tolerance: float = D
                 continue
             if name not in new:
                 differences.append(Difference(name, family, task, before, empty,
-                                              reference[name].attrs["direction"], "missing"))
+                                              reference[name].attrs["direction"], "missing",
+                                              note="only in the reference file"))
                 continue
             after = _finished(new, name, family, task)
             direction = reference[name].attrs["direction"]
@@ -234,6 +236,11 @@ def compare_results(reference: xr.Dataset, new: xr.Dataset, tolerance: float = D
                                             alpha=alpha)
             note = _degenerate_note(new, name, family, task) if after.n == 0 else ""
             differences.append(Difference(name, family, task, before, after, direction, verdict, p_value, note))
+        for name in _scalar_metrics(new, timings):  # a metric the reference's code did not measure yet
+            after = _finished(new, name, family, task)
+            if name not in reference and after.n:
+                differences.append(Difference(name, family, task, empty, after, new[name].attrs["direction"],
+                                              "missing", note="only in the new file"))
     return differences
 
 

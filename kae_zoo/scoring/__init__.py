@@ -1,9 +1,12 @@
 """Scoring: the scorer registry and the built-in scorers, one file each.
 
 `score(context)` runs every registered scorer whose needs the cell's (model, task) pair meets (`scoring.base`):
-prediction, classification, isometry, throughput, the training record and topology on every cell they apply to;
-sparsity, dictionary recovery and resolution on tasks with a known generative model; the latent map's attractors,
-the linear operator's spectrum and operator editing on models that declare those capabilities. Plugins add scorers
+prediction, reconstruction (explained variance, l2 ratio, relative reconstruction bias, cosine), isometry,
+throughput and the training record on every cell; classification and downstream (the accuracy recovered with the
+target layer replaced by the prediction, against mean-ablation) on tasks with labels and a base network's head;
+topology on models with a latent path; sparsity (L0 and the fraction of latents alive) on models whose latents are
+codes; dictionary recovery and resolution on tasks with a known generative model; the latent map's attractors, the
+linear operator's spectrum and operator editing on models that declare those capabilities. Plugins add scorers
 through the entry-point group `kae_zoo.scorers`.
 """
 

@@ -6,6 +6,9 @@ atoms as columns. On a task with a known generative model this scorer watches tr
 to the fit as its `on_step` callback: dictionary recovery every few optimiser steps, with the model's weights at
 that step) and scores the `recovery` curve, `steps_to_recovery` / `recovery_reached`, and the final recovery and
 worst atom's sine distance (both for the weights training selected).
+
+A learned dictionary with fewer atoms than the true one (PCA with fewer components) cannot be matched atom for
+atom: its recovery scores are NaN with the reason, and the tracker records nothing along training.
 """
 
 from __future__ import annotations
@@ -29,8 +32,17 @@ def learned_dictionary(model: Surrogate) -> np.ndarray:
     return to_numpy(model.dictionary())
 
 
+def too_few_atoms_reason(truth: SparseGroundTruth, learned: np.ndarray) -> str:
+    """Why recovery is undefined for `learned` (fewer atoms than the true dictionary), or "" when it is not."""
+    n_true, n_learned = truth.n_atoms, learned.shape[1]
+    if n_learned >= n_true:
+        return ""
+    return f"the learned dictionary has {n_learned} atoms, fewer than the {n_true} true atoms"
+
+
 class RecoveryTracker:
-    """Trainer `on_step` callback: dictionary recovery of the model against the true dictionary at each call."""
+    """Trainer `on_step` callback: dictionary recovery of the model against the true dictionary at each call (none
+    recorded for a dictionary with fewer atoms than the true one)."""
 
     def __init__(self, truth: SparseGroundTruth) -> None:
         self.truth = truth
@@ -39,6 +51,8 @@ class RecoveryTracker:
 
     def __call__(self, step: int, model: Surrogate) -> None:
         learned = learned_dictionary(model)
+        if too_few_atoms_reason(self.truth, learned):
+            return
         self.steps.append(step)
         self.recovery.append(dictionary_recovery(self.truth.dictionary, learned, self.truth.shift_invariant))
 
@@ -50,9 +64,14 @@ def recovery_tracker(model: Surrogate, data: TaskData) -> RecoveryTracker:
 
 def dictionary_scores(context: ScoringContext) -> ScorerOutput:
     """dictionary_recovery and max_sine_distance of the trained dictionary; the recovery curve, steps_to_recovery
-    (censored at the number of training steps) and recovery_reached when the tracker watched training."""
+    (censored at the number of training steps) and recovery_reached when the tracker watched training; all NaN with
+    the reason (no curve) for a dictionary with fewer atoms than the true one."""
     truth = context.data.ground_truth
     learned = learned_dictionary(context.model)
+    reason = too_few_atoms_reason(truth, learned)
+    if reason:
+        names = ("dictionary_recovery", "max_sine_distance", "steps_to_recovery", "recovery_reached")
+        return dict.fromkeys(names, float("nan")), {}, dict.fromkeys(names, reason)
     scalars = {"dictionary_recovery": dictionary_recovery(truth.dictionary, learned, truth.shift_invariant),
                "max_sine_distance": max_sine_distance(truth.dictionary, learned, truth.shift_invariant)}
     curves: dict[str, Curve] = {}
