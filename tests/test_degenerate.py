@@ -115,3 +115,10 @@ def test_compare_skips_nan_on_both_sides_and_names_the_reason_when_the_new_file_
     (row,) = [d for d in turned if d.metric == "memorization"]
     assert row.verdict == "missing" and row.note == "degenerate in the new file: no room"  # listed, not a regression
     assert not regressions(turned) and "degenerate in the new file: no room" in format_comparison(turned, 0.05)
+
+
+def test_show_names_the_metrics_of_one_reason_on_one_line(tmp_path):
+    notes = [{"memorization": "no room", "noise_memorization": "no room", "probe_reconstruction": "k >= rank"}, {}]
+    shown = format_results(run_file(tmp_path, "b.nc", [float("nan"), 0.5], notes))
+    assert "attractor/yinyang seed 0: memorization, noise_memorization: no room" in shown
+    assert "attractor/yinyang seed 0: probe_reconstruction: k >= rank" in shown

@@ -544,15 +544,18 @@ def _provenance_line(dataset: xr.Dataset) -> str:
 
 def format_degenerate(dataset: xr.Dataset) -> str:
     """The scores that are NaN because they are degenerate on their task (not failures): one line per cell and
-    metric with the reason the scorer recorded; "" when there are none."""
+    reason, naming the metrics it holds for, with the reason the scorer recorded; "" when there are none."""
     found = degenerate_scores(dataset)
     if not found:
         return ""
-    lines = ["degenerate scores (NaN: meaningless by their definition on these cells, not failures):"]
+    by_cell_and_reason: dict[tuple[str, str], list[str]] = {}
     for where, metric, reason in found:
         cell = (f"{where['family']}/{where['task']} seed {where['seed']}" if "family" in where
                 else ", ".join(f"{dim}={value}" for dim, value in where.items()))
-        lines += textwrap.wrap(f"{cell}: {metric}: {reason}", TABLE_WIDTH, initial_indent="  ",
+        by_cell_and_reason.setdefault((cell, reason), []).append(metric)
+    lines = ["degenerate scores (NaN: meaningless by their definition on these cells, not failures):"]
+    for (cell, reason), metrics in by_cell_and_reason.items():
+        lines += textwrap.wrap(f"{cell}: {', '.join(metrics)}: {reason}", TABLE_WIDTH, initial_indent="  ",
                                subsequent_indent="    ")
     return "\n".join(lines)
 
