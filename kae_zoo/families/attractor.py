@@ -213,7 +213,8 @@ class LatentAttractorAE(Surrogate):
         },
         # Hidden states are no images: the paper preset keeps the MLP (a conv AE would see a width-64 state as an
         # 8 x 8 picture, and yinyang_acts' width 10 is no square).
-        **{task: {"paper": {"n_epochs": 500}} for task in ("yinyang_acts", "digits_acts", "mnist_acts")},
+        **{task: {"paper": {"architecture": "mlp", "n_epochs": 500}}
+           for task in ("yinyang_acts", "digits_acts", "mnist_acts")},
     }
 
     def __init__(self, config: AttractorConfig, spec: DataSpec) -> None:
