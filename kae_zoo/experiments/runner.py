@@ -36,7 +36,7 @@ from ..core.types import missing_view
 from ..families import create_surrogate, get_family
 from ..scoring import EvaluationConfig, ScoringContext, combined_watcher, score, training_watchers
 from ..store.results import CellResult, ResultFileError, cells_from_dataset, read_results, write_results
-from ..tasks import Task, get_task
+from ..tasks import Task, base_task_name, get_task
 from ..tasks.base import TaskData
 from ..training import train
 from .checkpoints import save
@@ -123,7 +123,7 @@ class RunSpec:
         for family, task in self.family_task_pairs():  # the task has the family's view; configs resolve and fit
             family_class, task_class = get_family(family), get_task(task)
             check_pair(family, family_class, task_class)
-            config = family_class.make_config(self.preset, task, self.overrides.get(family))
+            config = family_class.make_config(self.preset, base_task_name(task), self.overrides.get(family))
             family_class.check_config_for_data(config, getattr(task_class, "n_classes", 0))
 
     def family_task_pairs(self) -> list[tuple[str, str]]:
@@ -172,7 +172,7 @@ def _run_cell(family_name: str, task_name: str, seed: int, *, preset: str, devic
     """run_cell's work, with its thread count set."""
     device = resolve_device(device) if isinstance(device, str) else device
     family = get_family(family_name)
-    config = family.make_config(preset, task_name, overrides)
+    config = family.make_config(preset, base_task_name(task_name), overrides)
     result = CellResult(family_name, task_name, seed, family_config=config.to_dict(),
                         baseline_for=family.baseline_for or "")
     if data_fingerprint is None:
@@ -286,7 +286,8 @@ def plan_resume(spec: RunSpec, out: str | Path, fingerprints: Mapping[CellKey, s
         plan.stored[key] = cell
         if key not in wanted:
             continue
-        config = get_family(cell.family).make_config(spec.preset, cell.task, spec.overrides.get(cell.family))
+        config = get_family(cell.family).make_config(spec.preset, base_task_name(cell.task),
+                                                     spec.overrides.get(cell.family))
         reason = stale_reason(cell, {**settings, "data_fingerprint": fingerprints[key]}, config)
         if reason:
             plan.stale[key] = reason

@@ -27,7 +27,7 @@ from ..core.logs import NOTICES
 from ..core.registry import did_you_mean
 from ..families import get_family
 from ..store.results import CellResult, SweepPoint, points_from_sweep, read_sweep, sweep_to_dataset, write_sweep
-from ..tasks import get_task
+from ..tasks import base_task_name, get_task
 from .executors import Executor, LocalExecutor, make_executor
 from .runner import (
     CellJob,
@@ -87,7 +87,7 @@ class SweepSpec:
             if not values or len(set(values)) != len(values):
                 raise ValueError(f"axis {name!r} must take at least one value, each once, got {list(values)}")
         for point in self.points():  # every point's config resolves, validates and fits the task's data
-            config = family.make_config(self.preset, self.task, {**self.overrides, **point})
+            config = family.make_config(self.preset, base_task_name(self.task), {**self.overrides, **point})
             family.check_config_for_data(config, getattr(task, "n_classes", 0))
 
     def points(self) -> list[dict[str, AxisValue]]:
@@ -165,7 +165,7 @@ def finished_points(spec: SweepSpec, out: str | Path, fingerprints: Mapping[int,
         if key not in wanted:
             carried.append((values, cell))
             continue
-        config = family.make_config(spec.preset, spec.task, {**spec.overrides, **wanted[key]})
+        config = family.make_config(spec.preset, base_task_name(spec.task), {**spec.overrides, **wanted[key]})
         settings_now = {**settings, "data_fingerprint": fingerprints[cell.seed]}
         target = stale if stale_reason(cell, settings_now, config) else kept  # the runner's rule, point by point
         target[key] = cell

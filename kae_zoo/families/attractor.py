@@ -211,6 +211,10 @@ class LatentAttractorAE(Surrogate):
             "default": {"architecture": "conv", "latent_dim": 32, "conv_channels": (32, 64), "n_epochs": 100},
             "paper": {"architecture": "conv", "latent_dim": 32, "conv_channels": (32, 64), "n_epochs": 500},
         },
+        # Hidden states are no images: the paper preset keeps the MLP (a conv AE would see a width-64 state as an
+        # 8 x 8 picture, and yinyang_acts' width 10 is no square).
+        **{task: {"paper": {"architecture": "mlp", "n_epochs": 500}}
+           for task in ("yinyang_acts", "digits_acts", "mnist_acts")},
     }
 
     def __init__(self, config: AttractorConfig, spec: DataSpec) -> None:

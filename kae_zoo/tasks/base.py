@@ -171,10 +171,7 @@ class ClassificationTask(Task):
         raw, description = self.raw_splits()
         if view == "autoencode":
             return self._autoencode_data(raw, description, device)
-        network, cache_key = cached_base_network(
-            self.name, *raw["train"], self.n_classes, self.base_network[preset], seed, progress=progress,
-            preset=preset,
-        )
+        network, cache_key = self.trained_base_network(raw, seed, preset, progress=progress)
         layers = {name: self._representations(network, raw[name][0]) for name in SPLITS}
         transforms = fit_layer_transforms(layers["train"], self.n_components, self.frobenius_norm)
         splits = {}
@@ -200,6 +197,14 @@ class ClassificationTask(Task):
             test_layer_states=[transform.apply(states) for transform, states in zip(transforms, layers["test"])],
             notes={"base_network_cache_key": cache_key},
         )
+
+    def trained_base_network(self, raw: RawSplits, seed: int, preset: str, *,
+                             progress: bool = True) -> tuple[ResidualMLP, str]:
+        """The base network of (`preset`, `seed`), trained on the train split of `raw` (or loaded from the cache),
+        and its cache key. The layer_pair view and the representation tasks (`kae_zoo.tasks.activations`) both get
+        it here, so one cache entry serves both."""
+        return cached_base_network(self.name, *raw["train"], self.n_classes, self.base_network[preset], seed,
+                                   progress=progress, preset=preset)
 
     @staticmethod
     @torch.no_grad()

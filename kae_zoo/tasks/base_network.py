@@ -75,9 +75,24 @@ class ResidualMLP(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         return self.head(self.representations(x)[-1])
 
+    def forward_from(self, layer_index: int, state: Tensor) -> Tensor:
+        """Logits from the representation at `layer_index` of `representations` (0: the input layer's output, i:
+        block i's): the blocks after it, then the head. The downstream of a representation task."""
+        if not 0 <= layer_index <= len(self.blocks):
+            raise IndexError(f"layer index {layer_index} is outside 0..{len(self.blocks)} "
+                             f"({', '.join(self.layer_names)})")
+        for block in self.blocks[layer_index:]:
+            state = block(state)
+        return self.head(state)
+
     @property
     def layer_names(self) -> list[str]:
-        return ["input_layer"] + [f"block_{index + 1}" for index in range(len(self.blocks))]
+        return layer_names(len(self.blocks))
+
+
+def layer_names(n_blocks: int) -> list[str]:
+    """The names of a ResidualMLP's representations, in order: input_layer, block_1, ..., block_{n_blocks}."""
+    return ["input_layer"] + [f"block_{index + 1}" for index in range(n_blocks)]
 
 
 def fingerprint(*arrays: np.ndarray) -> str:
