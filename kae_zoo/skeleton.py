@@ -77,6 +77,8 @@ class {cls}(Surrogate):
 
     config_class = {cls}Config
     data_view = "layer_pair"  # a base network's layer i -> layer j map; "autoencode": the task's inputs themselves
+    # exp(t G) between the layers is a path, so the topology scores decode it (kae_zoo.core.capabilities)
+    capabilities = frozenset({{"latent_path"}})
     presets = {{"smoke": {{"n_epochs": 2}}, "default": {{"n_epochs": 200}}, "paper": {{"n_epochs": 200}}}}
 
     def __init__(self, config: {cls}Config, spec: DataSpec) -> None:

@@ -22,7 +22,7 @@ n_epochs = 2
 """
 
 
-@pytest.mark.parametrize("name, n_cells", [("smoke", 7), ("default", 30), ("paper", 55)])
+@pytest.mark.parametrize("name, n_cells", [("smoke", 16), ("default", 93), ("paper", 145)])
 def test_shipped_matrices_load(name, n_cells):
     spec = load_matrix(MATRICES / f"{name}.toml")
     assert spec.preset == name and len(spec.cells()) == n_cells
