@@ -272,6 +272,12 @@ def described(rows: Sequence[tuple[str, str]]) -> list[str]:
     return lines
 
 
+def family_line(family: type) -> str:
+    """A family's line in `kae-zoo list`: its docstring's first line, and the paper family it is a baseline for."""
+    line = family.__doc__.strip().splitlines()[0]
+    return f"{line} [baseline for {family.baseline_for}]" if family.baseline_for else line
+
+
 def runs_where(families: Sequence[str], tasks: Sequence[tuple[str, type]]) -> list[str]:
     """The task x family grid of `kae-zoo list`: "yes" where the family can run on the task, else the one word the
     runner refuses it for (`missing_view`: the data view the family trains on that the task lacks). Family columns
@@ -350,7 +356,7 @@ def command_list() -> str:
     scorers = list_scorers()  # first: loading scorer plugins registers their metrics
     families = list_families()
     lines = ["families:"]
-    lines += described([(name, get_family(name).__doc__.strip().splitlines()[0]) for name in families])
+    lines += described([(name, family_line(get_family(name))) for name in families])
     lines.append("tasks:")
     lines += described([(name, get_task(name).description) for name in list_tasks()] + [
         ("file:PATH.npz", "your own arrays: features (n, d), integer labels (n,), optional split (0/1/2 = "

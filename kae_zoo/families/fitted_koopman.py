@@ -23,6 +23,7 @@ the Koopman AE does: K'^(t) = K^(t) + t E.
 
 from __future__ import annotations
 
+import logging
 import time
 from abc import abstractmethod
 from dataclasses import dataclass
@@ -37,6 +38,8 @@ from ..core.capabilities import LATENT_PATH, LINEAR_OPERATOR
 from ..core.config import TrainingConfig
 from ..core.surrogate import FitSettings, Surrogate, TrainReport
 from ..core.types import Batch, DataSpec
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -66,13 +69,26 @@ def ridge_operator(source: np.ndarray, target: np.ndarray, *, rank: int | None, 
                    ridge: float) -> np.ndarray:
     """K (p, p) with psi(target)^T ~ K psi(source)^T, fitted by kooplearn's Ridge on the n pairs of rows
     (module docstring: one array, lag n). reduced_rank=False is principal-component regression (DMD's estimator),
-    True the reduced-rank regression of Kostic et al. 2022; `rank` None = p."""
+    True the reduced-rank regression of Kostic et al. 2022; `rank` None = p.
+
+    kooplearn drops directions whose singular values are numerically zero and says so with a warning of its own
+    (a garbled one in 2.0.3) on every such fit; it is replaced here by a debug line with the rank it kept."""
     from kooplearn.linear_model import Ridge  # on use: keeps CLI start-up fast
 
     n_samples = len(source)
     estimator = Ridge(n_components=rank, lag_time=n_samples, reduced_rank=reduced_rank, alpha=ridge,
                       eigen_solver="dense", copy_X=False)
-    estimator.fit(np.concatenate([source, target]))  # X[:-n] = sources, X[n:] = their targets
+    kooplearn_logger = logging.getLogger("kooplearn")
+    level = kooplearn_logger.level
+    kooplearn_logger.setLevel(logging.ERROR)
+    try:
+        estimator.fit(np.concatenate([source, target]))  # X[:-n] = sources, X[n:] = their targets
+    finally:
+        kooplearn_logger.setLevel(level)
+    requested = source.shape[1] if rank is None else rank
+    if estimator.rank_ < requested:
+        logger.debug("kooplearn fitted K with rank %d of the %d requested (the rest numerically zero)",
+                     estimator.rank_, requested)
     return estimator.estimator_.T  # kooplearn predicts rows (psi(y) = psi(x) G): K = G^T
 
 

@@ -98,8 +98,9 @@ def format_baselines(dataset: xr.Dataset) -> str:
     groups = [group for group in family_groups(dataset) if len(group) > 1]
     if not groups:
         return ""
-    return ("baselines, each row after its paper family's: "
+    text = ("baselines, each row after its paper family's: "
             + "; ".join(f"{', '.join(group[1:])} for {group[0]}" for group in groups))
+    return "\n".join(textwrap.wrap(text, TABLE_WIDTH, subsequent_indent="  "))
 
 
 def scalar_names(dataset: xr.Dataset) -> list[str]:
