@@ -32,8 +32,7 @@ from .linear_sae import LinearSAE, LinearSAEConfig, representation_presets, squa
 class GatedSAEConfig(LinearSAEConfig):
     """The shared SAE fields plus the gate's L1 weight."""
 
-    # lambda, the L1 weight on ReLU(pi); on sparse_vec at 1560 steps 0.1 left L0 at 61 and 1.0 at 18 (true 5): not
-    # tuned further
+    # lambda, the L1 weight on ReLU(pi) (sparse_vec's default and paper presets set their own: `task_presets`)
     sparsity_weight: float = 1.0
 
     def validate(self) -> None:
@@ -48,7 +47,11 @@ class GatedSAE(LinearSAE):
 
     config_class = GatedSAEConfig
     presets = {"smoke": {"n_epochs": 60}, "default": {}, "paper": {}}  # smoke: 240 steps on sparse_vec's smoke split
-    task_presets = representation_presets()
+    # sparse_vec: lambda chosen on seed 0 at the default preset so that L0 matches the true s = 5 (the TopK families'
+    # k; the matched-L0 protocol of SAEBench): lambda 1, 1.5, 2, 2.5, 3, 10 gave L0 20.3, 11.0, 6.6, 4.7, 3.2, 0.13
+    # (dictionary recovery 0.23, 0.42, 0.64, 0.76, 0.76, 0.09; VM B, 6000 steps)
+    task_presets = {**representation_presets(),
+                    "sparse_vec": {"default": {"sparsity_weight": 2.5}, "paper": {"sparsity_weight": 2.5}}}
 
     def __init__(self, config: GatedSAEConfig, spec: DataSpec) -> None:
         super().__init__(config, spec)
