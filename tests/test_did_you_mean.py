@@ -84,7 +84,7 @@ def test_a_preset_with_no_near_miss_gets_the_list_alone():
     (["sweep", "--named", "memorisation", "--out", "x.nc"], "did you mean 'memorization'?"),
     (["run", "--executor", "proces", "--out", "x.nc"], "did you mean 'process'?"),
     (["run", "--family", "koopmann", "--task", "yinyang", "--out", "x.nc"],
-     "unknown family 'koopmann'; did you mean 'koopman'? known family names: attractor, koopman"),
+     "unknown family 'koopmann'; did you mean 'koopman'? known family names: attractor, dmd, edmd, koopman"),
     (["run", "--family", "koopman", "--task", "sparse_fn_smoth", "--out", "x.nc"],
      "did you mean 'sparse_fn_smooth'"),
     (["reproduce", "--claim", "data_free_prob", "--out", "repro"], "did you mean 'data_free_probe'?"),

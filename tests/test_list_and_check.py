@@ -13,16 +13,20 @@ from kae_zoo.testing import CHECKS, FamilyCheckError, check_family, family_check
 
 
 def grid(output: str) -> dict[tuple[str, str], str]:
-    """(task, family) -> cell of the list's grid (its first block)."""
+    """(task, family) -> cell of the list's grid, every block of it (a header line of family names, indented past
+    the task column, then a row per task)."""
     lines = output.splitlines()
     start = next(index for index, line in enumerate(lines) if line.startswith("which family runs on which task"))
-    header = lines[start + 1].split()
-    cells = {}
-    for line in lines[start + 2:]:
+    cells: dict[tuple[str, str], str] = {}
+    header: list[str] = []
+    for line in lines[start + 1:]:
         words = line.split()
-        if len(words) != len(header) + 1:
+        if line.startswith("    "):  # a block's header: the family names over the columns
+            header = words
+        elif header and len(words) == len(header) + 1:
+            cells.update({(words[0], family): cell for family, cell in zip(header, words[1:])})
+        else:
             break
-        cells.update({(words[0], family): cell for family, cell in zip(header, words[1:])})
     return cells
 
 
