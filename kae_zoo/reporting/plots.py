@@ -450,7 +450,10 @@ def plot_ood_roc(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
             axis.set_ylim(0, 1.01)
             axis.grid(alpha=0.3)
         axes[0].set_ylabel("TPR (OOD flagged)")
-        axes[0].legend(fontsize=7)
+        # the legend on the first panel with curves (an OOD set may have no scores for this task)
+        labelled = [axis for axis in axes if axis.get_legend_handles_labels()[0]]
+        if labelled:
+            labelled[0].legend(fontsize=7)
         figure.supxlabel(f"FPR: share of the {task} test split flagged as OOD", fontsize=9)
         figure.suptitle(f"{family} on {task}: OOD ROC curves ({roc.sizes['seed']} seeds)", fontsize=9)
         paths.append(_save(figure, out_dir, f"ood_roc_{family}_{task}.png"))
