@@ -12,7 +12,7 @@ spectrum, no operator editing).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from torch import Tensor, nn
 from torch.nn import functional as F
@@ -22,6 +22,7 @@ from ..core.surrogate import Surrogate
 from ..core.types import Batch, DataSpec
 from . import register_family
 from .blocks import make_activation, mlp
+from .koopman import KoopmanAE, KoopmanConfig
 
 
 @dataclass(frozen=True)
@@ -46,9 +47,25 @@ class MLPMapConfig(TrainingConfig):
             raise ValueError(f"hidden_dims must be one or more widths >= 1, got {list(self.hidden_dims)}")
 
 
+# the Koopman AE's config fields that mean the same for a direct map (the rest are K's: p, k, the loss weights)
+SHARED_FIELDS = ("activation", "learning_rate", "n_epochs", "batch_size", "lr_schedule", "cycle_epochs",
+                 "early_stopping_patience")
+
+
 def kae_widths(observable_dim: int, hidden: int) -> tuple[int, int, int]:
     """The Koopman AE's encoder and decoder widths back to back: hidden, p, hidden."""
     return (hidden, observable_dim, hidden)
+
+
+def without_operator(koopman_fields: dict[str, Any]) -> dict[str, Any]:
+    """A Koopman AE preset's overrides as mlp_map's: its training fields, and its widths back to back (p and the
+    first hidden width, KoopmanConfig's defaults where the preset keeps them)."""
+    fields = {name: value for name, value in koopman_fields.items() if name in SHARED_FIELDS}
+    if "observable_dim" in koopman_fields or "hidden_dims" in koopman_fields:
+        defaults = KoopmanConfig()
+        fields["hidden_dims"] = kae_widths(koopman_fields.get("observable_dim", defaults.observable_dim),
+                                           koopman_fields.get("hidden_dims", defaults.hidden_dims)[0])
+    return fields
 
 
 @register_family("mlp_map")
@@ -60,24 +77,8 @@ class MLPMap(Surrogate):
     baseline_for = "koopman"
     presets = {"smoke": {"n_epochs": 20, "cycle_epochs": 10}, "default": {}, "paper": {}}
     # the Koopman AE's task presets (kae_zoo.families.koopman): its training settings and widths, without K's terms
-    task_presets = {
-        "mnist": {
-            "smoke": {"hidden_dims": kae_widths(64, 128), "learning_rate": 5e-3, "lr_schedule": "cosine",
-                      "batch_size": 512, "n_epochs": 3},
-            "default": {"hidden_dims": kae_widths(800, 1000), "learning_rate": 5e-3, "lr_schedule": "cosine",
-                        "batch_size": 512, "n_epochs": 200, "early_stopping_patience": 20},
-            "paper": {"hidden_dims": kae_widths(800, 1000), "learning_rate": 5e-3, "lr_schedule": "cosine",
-                      "batch_size": 512, "n_epochs": 100},
-        },
-        "digits": {
-            "smoke": {"hidden_dims": kae_widths(32, 64), "learning_rate": 5e-3, "lr_schedule": "cosine",
-                      "batch_size": 256, "n_epochs": 10},
-            "default": {"hidden_dims": kae_widths(128, 256), "learning_rate": 5e-3, "lr_schedule": "cosine",
-                        "batch_size": 256, "n_epochs": 200, "early_stopping_patience": 20},
-            "paper": {"hidden_dims": kae_widths(128, 256), "learning_rate": 5e-3, "lr_schedule": "cosine",
-                      "batch_size": 256, "n_epochs": 400},
-        },
-    }
+    task_presets = {task: {preset: without_operator(fields) for preset, fields in by_preset.items()}
+                    for task, by_preset in KoopmanAE.task_presets.items()}
 
     def __init__(self, config: MLPMapConfig, spec: DataSpec) -> None:
         super().__init__(config, spec)
