@@ -186,3 +186,17 @@ def test_smoke_cell_on_sparse_vec(family):
     assert 0 < result.scalars["dictionary_recovery"] <= 1 and np.isfinite(result.scalars["sparsity"])
     dims, coords, values = result.curves["recovery"]
     assert coords["train_step"][-1] == 40  # 10 epochs of 2000 samples at batch 512
+
+
+@pytest.mark.parametrize("family", [*SAES, "pca"])
+def test_smoke_cell_on_digits_acts_has_the_representation_scores(family):
+    result = run_cell(family, "digits_acts", 0, preset="smoke", device="cpu", progress=False)
+    assert result.status == "ok", result.error
+    scores = result.scalars
+    for name in ("explained_variance", "sparsity", "alive_fraction", "downstream_recovered"):
+        assert np.isfinite(scores[name]), name
+    assert "betti_simplification" not in scores  # an autoencoder's identity advance has no path to score
+    if family == "pca":  # a dense code: every one of its components is non-zero on (almost) every sample
+        assert scores["sparsity"] == result.family_config["n_components"] and scores["alive_fraction"] == 1.0
+    if family == "sae_topk":  # exactly k per sample
+        assert scores["sparsity"] == result.family_config["n_kept"]
