@@ -57,6 +57,10 @@ def test_baselines_follow_their_paper_family_task_by_task(tmp_path):
     assert [str(name) for name in select_results(dataset).family.values] == ["sae", "sae_topk", "koopman", "dmd"]
     assert format_baselines(dataset) == ("baselines, each row after its paper family's: sae_topk for sae; "
                                          "dmd for koopman")
+    # without its paper family the baseline is named with it still (the newcomer's w1.nc said "pca for sae_topk")
+    alone = select_results(dataset, families=["sae_topk", "dmd", "koopman"])
+    assert format_baselines(alone) == ("baselines, each row after its paper family's: sae_topk for sae (not in this "
+                                       "file); dmd for koopman")
     # a file from before the coordinate: every family its own group, file order
     legacy = dataset.drop_vars("baseline_for")
     assert family_groups(legacy) == [["sae_topk"], ["koopman"], ["dmd"], ["sae"]] and format_baselines(legacy) == ""

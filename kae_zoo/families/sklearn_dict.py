@@ -16,9 +16,12 @@ same seed both families start from the same atoms. sklearn keeps atoms in the un
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import time
+import warnings
 from dataclasses import dataclass
-from typing import Literal
+from typing import Iterator, Literal
 
 import numpy as np
 import torch
@@ -32,7 +35,26 @@ from ..core.types import Batch, DataSpec
 from . import register_family
 from .sparse_coding import SparseCodingAE, unit_columns
 
+logger = logging.getLogger(__name__)
+
 Solver = Literal["cd", "lars"]
+
+
+@contextlib.contextmanager
+def counted_convergence_warnings() -> Iterator[list[int]]:
+    """Count scikit-learn's ConvergenceWarnings (a lasso solve that stopped at its iteration cap) instead of letting
+    each reach stderr as raw text; the caller logs one line with the count. Other warnings pass through."""
+    from sklearn.exceptions import ConvergenceWarning  # on use: keeps CLI start-up fast
+
+    count = [0]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        yield count
+    for warning in caught:
+        if issubclass(warning.category, ConvergenceWarning):
+            count[0] += 1
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
 
 
 @dataclass(frozen=True)
@@ -88,8 +110,12 @@ class SklearnDictionary(SparseCodingAE):
         """Lasso codes against the current atoms: sklearn's `sparse_encode` with the settings `transform` uses."""
         config = self.config
         from sklearn.decomposition import sparse_encode  # on use: keeps CLI start-up fast
-        codes = sparse_encode(as_array(x.flatten(1)), as_array(self.components),
-                              algorithm=f"lasso_{config.solver}", alpha=config.sparsity_weight)
+        with counted_convergence_warnings() as not_converged:
+            codes = sparse_encode(as_array(x.flatten(1)), as_array(self.components),
+                                  algorithm=f"lasso_{config.solver}", alpha=config.sparsity_weight)
+        if not_converged[0]:
+            logger.debug("sklearn_dict: the lasso did not converge in %d solve(s) of %d samples", not_converged[0],
+                         len(x))
         return torch.from_numpy(codes).to(x.device, x.dtype)
 
     def decode(self, z: Tensor) -> Tensor:
@@ -124,10 +150,13 @@ class SklearnDictionary(SparseCodingAE):
         start = time.perf_counter()
         if on_step is not None:
             on_step(0, self)
+        not_converged = 0
         for epoch in progress_bar(range(1, config.n_epochs + 1), description=settings.description,
                                   enabled=settings.progress, leave=False):
             for minibatch in iterate_minibatches(train_batch, config.batch_size, generator):
-                estimator.partial_fit(as_array(minibatch["source"].flatten(1)))
+                with counted_convergence_warnings() as count:
+                    estimator.partial_fit(as_array(minibatch["source"].flatten(1)))
+                not_converged += count[0]
                 step += 1
                 if on_step is not None and step % track_every_steps == 0:
                     self.set_components(estimator.components_)
@@ -138,6 +167,10 @@ class SklearnDictionary(SparseCodingAE):
                 check_epochs.append(epoch)
         if on_step is not None and step % track_every_steps:
             on_step(step, self)
+        if not_converged:
+            logger.info("%s: scikit-learn's lasso stopped at its iteration cap in %d of %d mini-batch fits "
+                        "(ConvergenceWarning; those codes are its last iterate)", settings.description,
+                        not_converged, step)
         return TrainReport(
             n_epochs_run=config.n_epochs,
             n_steps=step,

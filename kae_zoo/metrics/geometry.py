@@ -9,7 +9,8 @@ from . import metric
 
 @metric("state_error", "relative L2 error of the predicted target state", "1", higher_is_better=False)
 def state_error(predicted: np.ndarray, target: np.ndarray) -> float:
-    """||predicted - target||_F / ||target||_F over all samples (preprocessed, mean-centred states)."""
+    """||predicted - target||_F / ||target||_F over all samples, the states as the task gives them (mean-centred on
+    the layer-pair tasks, not on the sparse and representation tasks: `explained_variance` is the centred score)."""
     predicted, target = np.asarray(predicted, dtype=np.float64), np.asarray(target, dtype=np.float64)
     if predicted.shape != target.shape or predicted.size == 0:
         raise ValueError(f"predicted and target must be non-empty and of one shape, got {predicted.shape}, "

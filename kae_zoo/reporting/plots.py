@@ -463,7 +463,8 @@ def plot_ood_roc(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
 def plot_loss_curves(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
     """One figure per (family, task), `loss_<family>_<task>.png`: training and validation loss at every validation
     check, one line per seed on a log scale, the scored epoch of each seed marked, and a spike flagged in the
-    title (`kae_zoo.metrics.training`)."""
+    title (`kae_zoo.metrics.training`). A pair whose seeds have one check each (a closed-form fit: pca, dmd, edmd)
+    has no curve to draw and gets no figure."""
     if "val_loss" not in dataset:
         return []
     paths = []
@@ -471,7 +472,7 @@ def plot_loss_curves(dataset: xr.Dataset, out_dir: str | Path) -> list[Path]:
         for task in map(str, dataset.task.values):
             cell = dataset.sel(family=family, task=task)
             seeds = [seed for seed in cell.seed.values if np.isfinite(cell["val_loss"].sel(seed=seed).values).any()]
-            if not seeds:
+            if not seeds or all(np.isfinite(cell["val_loss"].sel(seed=seed).values).sum() < 2 for seed in seeds):
                 continue
             figure = Figure(figsize=(6.4, 3.6))
             axis = figure.subplots()

@@ -69,17 +69,22 @@ def format_mean_std(values: np.ndarray) -> str:
     return format_stat(*mean_std(values))
 
 
+def _baseline_links(dataset: xr.Dataset) -> dict[str, str]:
+    """family -> the paper family it is a baseline for ("" for none), from the file's `baseline_for` coordinate."""
+    families = [str(family) for family in dataset.family.values]
+    if "baseline_for" not in dataset.coords:
+        return dict.fromkeys(families, "")
+    return dict(zip(families, (str(value) for value in dataset["baseline_for"].values)))
+
+
 def family_groups(dataset: xr.Dataset) -> list[list[str]]:
     """The families of a run Dataset grouped with the paper family they are baselines for (the file's
     `baseline_for` coordinate): each group its paper family first, then its baselines in file order; groups in the
     order they first appear. A family that is nobody's baseline, or a file from before the coordinate, is a group
     of its own."""
-    families = [str(family) for family in dataset.family.values]
-    links = (dict(zip(families, (str(value) for value in dataset["baseline_for"].values)))
-             if "baseline_for" in dataset.coords else {})
     groups: dict[str, list[str]] = {}
-    for family in families:
-        groups.setdefault(links.get(family) or family, []).append(family)
+    for family, paper_family in _baseline_links(dataset).items():
+        groups.setdefault(paper_family or family, []).append(family)
     return [sorted(members, key=lambda name: name != root) for root, members in groups.items()]
 
 
@@ -94,12 +99,19 @@ def pair_cells(dataset: xr.Dataset) -> Iterator[tuple[str, str, xr.Dataset]]:
 
 
 def format_baselines(dataset: xr.Dataset) -> str:
-    """One line naming the baselines of a run Dataset and their paper families; "" when it has none."""
-    groups = [group for group in family_groups(dataset) if len(group) > 1]
-    if not groups:
+    """The baselines of a run Dataset and the paper family each is a baseline for (wrapped to the table width);
+    "" when it has none."""
+    baselines: dict[str, list[str]] = {}
+    for family, paper_family in _baseline_links(dataset).items():
+        if paper_family:
+            baselines.setdefault(paper_family, []).append(family)
+    if not baselines:
         return ""
+    present = set(_baseline_links(dataset))
     text = ("baselines, each row after its paper family's: "
-            + "; ".join(f"{', '.join(group[1:])} for {group[0]}" for group in groups))
+            + "; ".join(f"{', '.join(members)} for {paper_family}"
+                        + ("" if paper_family in present else " (not in this file)")
+                        for paper_family, members in baselines.items()))
     return "\n".join(textwrap.wrap(text, TABLE_WIDTH, subsequent_indent="  "))
 
 
@@ -595,7 +607,7 @@ def result_sections(dataset: xr.Dataset, table: MetricTable) -> list[tuple[str, 
     a sweep's are `sweep_sections`. Empty ones are left out."""
     if is_sweep(dataset):
         return sweep_sections(dataset, table)
-    sections = [("provenance", f"{_provenance_line(dataset)}; metrics on the held-out test split"),
+    sections = [("provenance", f"{_provenance_line(dataset)}\nmetrics on the held-out test split unless noted"),
                 ("metrics", format_metric_tables(table)), ("baselines", format_baselines(dataset)),
                 ("split", format_split_note(dataset, [column.name for column in table.columns])),
                 ("training", format_training(dataset)), ("betti", format_betti_curves(dataset)),
