@@ -196,10 +196,14 @@ def test_package_exports_resolve_lazily():
 # --- kae-zoo show --format / --metrics / --family / --task -----------------------------------------------------------
 
 DEFAULT = Path(__file__).parents[1] / "results" / "reference" / "default.nc"
-# the default matrix ran these 10 (family, task) pairs (7 families x 5 tasks in the file's coordinates)
-DEFAULT_PAIRS = {("koopman", "yinyang"), ("koopman", "digits"), ("sae", "sparse_vec"), ("lifted_sae", "sparse_vec"),
-                 ("sklearn_dict", "sparse_vec"), ("sae_cnn", "sparse_fn_smooth"), ("sae_cnn", "sparse_fn_nonsmooth"),
-                 ("sae_fno", "sparse_fn_smooth"), ("sae_fno", "sparse_fn_nonsmooth"), ("attractor", "digits")}
+# the default matrix ran these 31 (family, task) pairs (benches/matrix/default.toml's groups, written out)
+FIELD_SAES = ("sae_topk", "sae_batchtopk", "sae_jumprelu", "sae_gated", "sae_matryoshka")
+DEFAULT_PAIRS = {
+    *((family, task) for family in ("koopman", "dmd", "edmd", "mlp_map") for task in ("yinyang", "digits")),
+    *((family, "sparse_vec") for family in ("sae", "lifted_sae", "sklearn_dict", *FIELD_SAES)),
+    *((family, "digits_acts") for family in ("sae", "lifted_sae", "sklearn_dict", *FIELD_SAES, "pca", "attractor")),
+    *((family, task) for family in ("sae_cnn", "sae_fno") for task in ("sparse_fn_smooth", "sparse_fn_nonsmooth")),
+    ("attractor", "digits")}
 
 
 def shown(capsys, *arguments: str) -> str:
@@ -222,17 +226,20 @@ def test_show_metric_tables_fit_120_columns_with_direction_and_unit(capsys):
     # spectral_radius has no better side: no arrow (jacobian_spectral_radius, lower is better, has one)
     assert re.search(r"\bspectral_radius\b", tables) and not re.search(r"\bspectral_radius [↑↓]", tables)
     # koopman/yinyang accuracy 0.983, 0.985, 0.992: mean 0.98667, sample std 0.0047258 (by hand in the CSV test)
-    row = next(line for line in lines[lines.index(header):] if line.startswith("koopman       yinyang")
-               or line.startswith("koopman  yinyang"))
-    assert "0.9867 ± 0.0047" in row
-    # the classification table holds only the pairs it scored: the two koopman ones
     block = tables[tables.index(header):].split("\n\n")[0].splitlines()
-    assert [line.split()[0] for line in block[3:]] == ["koopman", "koopman"]
+    row = next(line for line in block if line.split()[:2] == ["koopman", "yinyang"])
+    assert "0.9867 ± 0.0047" in row
+    # the classification table holds only the pairs it scored (those with a head), each baseline after its paper
+    # family on the same task: the layer maps, then the representation task (attractor/digits has no head)
+    assert [tuple(line.split()[:2]) for line in block[3:]] == [
+        *((family, task) for task in ("yinyang", "digits") for family in ("koopman", "dmd", "edmd", "mlp_map")),
+        *((family, "digits_acts") for family in ("sae", "sklearn_dict", *FIELD_SAES, "pca", "lifted_sae",
+                                                 "attractor"))]
 
 
 def test_show_csv_is_one_row_per_pair_that_ran_with_mean_std_n(capsys):
     rows = list(csv.DictReader(io.StringIO(shown(capsys, "--format", "csv"))))
-    assert {(row["family"], row["task"]) for row in rows} == DEFAULT_PAIRS and len(rows) == 10
+    assert {(row["family"], row["task"]) for row in rows} == DEFAULT_PAIRS and len(rows) == 31
     row = next(row for row in rows if (row["family"], row["task"]) == ("koopman", "yinyang"))
     # accuracy of seeds 0, 1, 2: 0.983, 0.985, 0.992. Mean 2.960 / 3 = 0.986667; deviations -0.003667, -0.001667,
     # +0.005333, squares 1.3444e-5 + 2.778e-6 + 2.8444e-5 = 4.4667e-5, / (3 - 1) = 2.2333e-5, sqrt = 0.0047258
@@ -247,8 +254,8 @@ def test_show_csv_is_one_row_per_pair_that_ran_with_mean_std_n(capsys):
 
 def test_show_json_parses_with_provenance_units_and_null_for_nan(capsys):
     document = json.loads(shown(capsys, "--format", "json"))
-    assert document["kind"] == "run" and len(document["rows"]) == 10
-    assert document["provenance"]["git_sha"].startswith("526930c") and document["provenance"]["config"]["seeds"] == [
+    assert document["kind"] == "run" and len(document["rows"]) == 31
+    assert document["provenance"]["git_sha"].startswith("302bdb7") and document["provenance"]["config"]["seeds"] == [
         0, 1, 2]
     assert document["metrics"]["train_seconds"]["units"] == "s"
     assert document["metrics"]["accuracy"]["direction"] == "higher"
@@ -262,7 +269,7 @@ def test_show_selection_and_bad_names(capsys):
     rows = list(csv.DictReader(io.StringIO(shown(
         capsys, "--format", "csv", "--metrics", "accuracy", "--metrics", "state_error", "--family", "koopman,sae"))))
     assert [(row["family"], row["task"]) for row in rows] == [("koopman", "yinyang"), ("koopman", "digits"),
-                                                              ("sae", "sparse_vec")]
+                                                              ("sae", "sparse_vec"), ("sae", "digits_acts")]
     assert list(rows[0]) == ["family", "task", "ok", "cells", "accuracy_mean", "accuracy_std", "accuracy_n",
                              "state_error_mean", "state_error_std", "state_error_n"]
     text = shown(capsys, "--task", "digits", "--metrics", "accuracy")
@@ -282,11 +289,13 @@ def test_show_markdown_is_a_github_table(capsys):
     start = lines.index("| family | task | ok/cells | accuracy ↑ |")
     assert lines[start - 2] == "#### classification" and lines[start + 1] == "|---|---|---|---|"
     body = lines[start + 2:lines.index("", start)]
-    assert body == ["| koopman | yinyang | 3/3 | 0.9867 ± 0.0047 |", "| koopman | digits | 3/3 | 0.9898 ± 0.0042 |"]
+    assert body[:5] == ["| koopman | yinyang | 3/3 | 0.9867 ± 0.0047 |", "| dmd | yinyang | 3/3 | 0.8030 ± 0.0089 |",
+                        "| edmd | yinyang | 3/3 | 0.9640 ± 0.0070 |", "| mlp_map | yinyang | 3/3 | 0.9927 ± 0.0015 |",
+                        "| koopman | digits | 3/3 | 0.9898 ± 0.0042 |"] and len(body) == 18
     start = lines.index("| family | task | ok/cells | train_seconds ↓ |")
     assert lines[start - 2] == "#### training_record"
     body = lines[start + 2:lines.index("", start)]
-    assert len(body) == 10 and all(line.count("|") == 5 for line in body)
+    assert len(body) == 31 and all(line.count("|") == 5 for line in body)
     assert "| train_seconds | s | lower ↓ | train |" in text  # the legend: unit, better side, split
     assert "### training" in text  # the other sections follow
 
