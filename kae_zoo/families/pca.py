@@ -22,7 +22,7 @@ from ..core.config import TrainingConfig
 from ..core.surrogate import FitSettings, TrainReport
 from ..core.types import Batch, DataSpec
 from . import register_family
-from .linear_sae import squared_error
+from .linear_sae import REPRESENTATION_KEPT, squared_error
 from .sparse_coding import SparseCodingAE
 
 
@@ -55,7 +55,7 @@ class PCA(SparseCodingAE):
     # n_components per task: the SAEs' k there (sparse_vec's s = 5, linear_sae.REPRESENTATION_KEPT), so PCA's dense
     # code has as many numbers per sample as the SAEs' sparse ones (the L0-matched baseline)
     task_presets = {task: {preset: {"n_components": kept} for preset in ("smoke", "default", "paper")}
-                    for task, kept in {"sparse_vec": 5, "yinyang_acts": 3, "digits_acts": 8, "mnist_acts": 32}.items()}
+                    for task, kept in {"sparse_vec": 5, **REPRESENTATION_KEPT}.items()}
 
     def __init__(self, config: PCAConfig, spec: DataSpec) -> None:
         super().__init__(config, spec)
