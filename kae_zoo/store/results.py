@@ -239,8 +239,7 @@ def write_sweep(path: str | Path, points: Sequence[SweepPoint], axes: Mapping[st
     if path.suffix != ".nc":
         raise ValueError(f"sweep file {str(path)!r} must end in .nc")
     dataset = sweep_to_dataset(points, axes, sweep_config, device)
-    with atomic_path(path) as temporary:
-        dataset.to_netcdf(temporary, engine="h5netcdf")
+    _write(dataset, path)
     return dataset
 
 
@@ -250,9 +249,17 @@ def write_results(path: str | Path, cells: list[CellResult], run_config: dict[st
     if path.suffix != ".nc":
         raise ValueError(f"result file {str(path)!r} must end in .nc")
     dataset = to_dataset(cells, run_config, device)
-    with atomic_path(path) as temporary:
-        dataset.to_netcdf(temporary, engine="h5netcdf")
+    _write(dataset, path)
     return dataset
+
+
+def _write(dataset: xr.Dataset, path: Path) -> None:
+    """Write `dataset` to `path` atomically, its numeric arrays zlib-compressed (lossless): a matrix's curves are
+    mostly NaN where a (family, task) has no such curve, and compressed they take a tenth of the space."""
+    encoding = {name: {"zlib": True, "complevel": 4} for name, variable in dataset.data_vars.items()
+                if variable.dtype.kind == "f" and variable.ndim}
+    with atomic_path(path) as temporary:
+        dataset.to_netcdf(temporary, engine="h5netcdf", encoding=encoding)
 
 
 def _open(path: str | Path) -> xr.Dataset:
@@ -467,8 +474,7 @@ def write_reproduction(path: str | Path, rows: Sequence[Mapping[str, Any]], conf
     attrs = {**_provenance(config, device), "kind": REPRODUCTION_KIND, "preset": str(config.get("preset", ""))}
     dataset = xr.Dataset(data_vars, coords={"claim": np.array([row["key"] for row in rows], dtype=object)},
                          attrs=attrs)
-    with atomic_path(path) as temporary:
-        dataset.to_netcdf(temporary, engine="h5netcdf")
+    _write(dataset, path)
     return dataset
 
 
