@@ -13,7 +13,8 @@ time). A non-index coordinate `baseline_for` over `family` names the paper famil
 paper family without importing the families. Global attrs
 `kae_zoo_version`, `git_sha`, `torch_version`, `device`, `created` and `config` (JSON: netCDF attributes take
 numbers, strings and arrays only) describe the last write; a file may hold cells of several runs, and each
-cell's own provenance says where it came from. Files are written atomically (a temporary file, then a rename), numeric arrays zlib-compressed.
+cell's own provenance says where it came from. Files are written atomically (a temporary file, then a rename),
+their numeric arrays zlib-compressed.
 Files from before per-cell provenance (metrics with `higher_is_better` instead of `direction`) are read with
 `definition_version` 0 ("unversioned"), settings moved to coordinates and provenance taken from the global attrs,
 the data fingerprint left empty (unknown).
