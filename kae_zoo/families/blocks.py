@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal, Sequence
 
-from torch import nn
+from torch import Tensor, nn
 
 Activation = Literal["leaky_relu", "relu", "tanh", "gelu"]
 
@@ -32,3 +32,9 @@ def mlp(in_dim: int, hidden_dims: Sequence[int], out_dim: int, activation: str =
         if index < len(dims) - 2:
             layers.append(make_activation(activation))
     return nn.Sequential(*layers)
+
+
+def tensor_state(*tensors: Tensor) -> tuple:
+    """A key that changes whenever any of `tensors` does (another tensor, storage, in-place version, dtype or
+    device: an optimiser step, an edit, `.to()`), for caching what is derived from them (an operator K^t)."""
+    return tuple((id(tensor), tensor.data_ptr(), tensor._version, tensor.dtype, tensor.device) for tensor in tensors)

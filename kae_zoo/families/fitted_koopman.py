@@ -38,6 +38,7 @@ from ..core.capabilities import LATENT_PATH, LINEAR_OPERATOR
 from ..core.config import TrainingConfig
 from ..core.surrogate import FitSettings, Surrogate, TrainReport
 from ..core.types import Batch, DataSpec
+from .blocks import tensor_state
 
 logger = logging.getLogger(__name__)
 
@@ -145,8 +146,7 @@ class FittedKoopman(Surrogate):
         it); other times are computed in float64 by scipy without gradients and reused until K or E change."""
         if t == 1:
             return self.koopman_operator + self.operator_edit
-        key = (t, *[(id(tensor), tensor.data_ptr(), tensor._version, tensor.dtype, tensor.device)
-                    for tensor in (self.koopman_operator, self.operator_edit)])
+        key = (t, *tensor_state(self.koopman_operator, self.operator_edit))
         if self._operator_cache is not None and self._operator_cache[0] == key:
             return self._operator_cache[1]
         power = real_fractional_power(to_numpy(self.koopman_operator), t)

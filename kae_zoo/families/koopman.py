@@ -26,7 +26,7 @@ from ..core.config import TrainingConfig
 from ..core.surrogate import Surrogate
 from ..core.types import Batch, DataSpec
 from . import register_family
-from .blocks import mlp
+from .blocks import mlp, tensor_state
 
 
 @dataclass(frozen=True)
@@ -147,8 +147,7 @@ class KoopmanAE(Surrogate):
         Without gradients (inference) the last K^(t) is reused until G or E change (their tensors or in-place
         versions, storage, dtype or device: an optimiser step, an edit, `.to()`): at MNIST size building K costs
         more than the rest of the forward pass of a batch of 1024."""
-        key = (t, *[(id(tensor), tensor.data_ptr(), tensor._version, tensor.dtype, tensor.device)
-                    for tensor in (self.generator, self.operator_edit)])
+        key = (t, *tensor_state(self.generator, self.operator_edit))
         cacheable = not torch.is_grad_enabled()
         if cacheable and self._operator_cache is not None and self._operator_cache[0] == key:
             return self._operator_cache[1]

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
 import numpy as np
+import torch
 from torch import Tensor
 
 from ..core import capabilities
@@ -65,6 +66,18 @@ class ScoringContext:
     def test_predictions(self) -> Tensor:
         """The surrogate's predicted target states of the test split (computed once, shared by scorers)."""
         return predict(self.model, self.data.splits["test"]["source"])
+
+    @functools.cached_property
+    def predicted_classes(self) -> np.ndarray:
+        """The task's head on `test_predictions`: one class per test sample (computed once, shared by the
+        classification, downstream and editing scorers). Only for tasks with a head."""
+        return head_classes(self.data.head, self.test_predictions)
+
+
+def head_classes(head: Callable[[Tensor], Tensor], states: Tensor) -> np.ndarray:
+    """A task's head (target state -> class logits) on `states`: one class per sample."""
+    with torch.no_grad():
+        return head(states).argmax(dim=1).cpu().numpy()
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from .base import Scorer, ScorerOutput, ScoringContext, register_scorer, specs
 def classification_scores(context: ScoringContext) -> ScorerOutput:
     data = context.data
     labels = data.splits["test"]["label"].cpu().numpy()
-    surrogate_classes = data.head(context.test_predictions).argmax(dim=1).cpu().numpy()
+    surrogate_classes = context.predicted_classes
     scalars = {"accuracy": accuracy(surrogate_classes, labels),
                "macro_accuracy": macro_accuracy(surrogate_classes, labels)}
     if BASE_LOGITS in data.capabilities:

@@ -10,12 +10,10 @@ reason when original <= ablated; mean_ablated_accuracy records the floor beside 
 
 from __future__ import annotations
 
-from torch import Tensor
-
 from ..core.capabilities import HEAD, LABELS
 from ..metrics.classification import accuracy
 from ..metrics.representation import DegenerateScoreError, downstream_recovered
-from .base import Scorer, ScorerOutput, ScoringContext, register_scorer, specs
+from .base import Scorer, ScorerOutput, ScoringContext, head_classes, register_scorer, specs
 
 
 def downstream_scores(context: ScoringContext) -> ScorerOutput:
@@ -23,13 +21,10 @@ def downstream_scores(context: ScoringContext) -> ScorerOutput:
     labels = data.splits["test"]["label"].cpu().numpy()
     target = data.splits["test"]["target"]
 
-    def head_accuracy(states: Tensor) -> float:
-        return accuracy(data.head(states).argmax(dim=1).cpu().numpy(), labels)
-
     train_mean = data.splits["train"]["target"].double().mean(dim=0).to(target.dtype)
-    original = head_accuracy(target)
-    ablated = head_accuracy(train_mean.expand_as(target).contiguous())
-    reconstructed = head_accuracy(context.test_predictions)
+    original = accuracy(head_classes(data.head, target), labels)
+    ablated = accuracy(head_classes(data.head, train_mean.expand_as(target).contiguous()), labels)
+    reconstructed = accuracy(context.predicted_classes, labels)  # the classification scorer's accuracy
     scalars = {"mean_ablated_accuracy": ablated}
     try:
         scalars["downstream_recovered"] = downstream_recovered(reconstructed, ablated, original)

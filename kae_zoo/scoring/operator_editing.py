@@ -40,9 +40,7 @@ so every other score is of the unedited surrogate.
 from __future__ import annotations
 
 import copy
-from typing import Callable
 
-import numpy as np
 import torch
 from torch import Tensor
 
@@ -50,7 +48,7 @@ from ..core.batching import in_chunks, predict
 from ..core.capabilities import HEAD, LABELS, LINEAR_OPERATOR
 from ..core.surrogate import Surrogate
 from ..metrics.editing import forgotten_accuracy, retained_accuracy
-from .base import Scorer, ScorerOutput, ScoringContext, register_scorer, specs
+from .base import Scorer, ScorerOutput, ScoringContext, head_classes, register_scorer, specs
 
 
 @torch.no_grad()
@@ -102,12 +100,6 @@ def default_unlearn_class(n_classes: int) -> int:
     return 4 if n_classes > 4 else n_classes - 1
 
 
-def head_classes(head: Callable[[Tensor], Tensor], predicted: Tensor) -> np.ndarray:
-    """The base network's head on a surrogate's predicted target states: one class per sample."""
-    with torch.no_grad():
-        return head(predicted).argmax(dim=1).cpu().numpy()
-
-
 def editing_scores(context: ScoringContext) -> ScorerOutput:
     """forgotten / retained accuracy before and after unlearning the configured class; nothing when skipped."""
     model, data = context.model, context.data
@@ -121,8 +113,8 @@ def editing_scores(context: ScoringContext) -> ScorerOutput:
     labels = test["label"].cpu().numpy()
     scalars = {"unlearned_class": float(forgotten_class)}
     # before: the unedited surrogate's test predictions, which the context computed once for every scorer
-    for stage, predicted in (("before", context.test_predictions), ("after", predict(edited, test["source"]))):
-        classes = head_classes(data.head, predicted)
+    for stage, classes in (("before", context.predicted_classes),
+                           ("after", head_classes(data.head, predict(edited, test["source"])))):
         scalars[f"forgotten_accuracy_{stage}"] = forgotten_accuracy(classes, labels, forgotten_class)
         scalars[f"retained_accuracy_{stage}"] = retained_accuracy(classes, labels, forgotten_class)
     return scalars, {}
