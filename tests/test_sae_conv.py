@@ -9,7 +9,8 @@ from helpers import tiny_model
 from kae_zoo.core.types import DataSpec
 from kae_zoo.experiments.runner import run_cell
 from kae_zoo.families import create_surrogate
-from kae_zoo.families.conv_coding import circular_step_size, circular_synthesis, operator_ista
+from kae_zoo.families.conv_coding import circular_step_size, circular_synthesis, spectral_ista
+from kae_zoo.families.sparse_coding import ista
 from kae_zoo.scoring import ScoringContext
 from kae_zoo.scoring.resolution import predict_on_grid, resample_periodic, resolution_grids, resolution_scores
 from kae_zoo.tasks import get_task
@@ -43,14 +44,16 @@ def test_sae_fno_runs_natively_from_32_to_512_points(overrides):
         assert output.shape == x.shape and torch.isfinite(output).all()
 
 
-@pytest.mark.parametrize("name, overrides", [("sae_cnn", {}), *[("sae_fno", variant) for variant in FNO_VARIANTS]])
+@pytest.mark.parametrize("overrides", FNO_VARIANTS)
 @pytest.mark.parametrize("n_points", [32, 64, 256])
-def test_analyse_is_the_adjoint_of_synthesize(name, overrides, n_points):
-    model = model_on_grid(name, 32 if name == "sae_cnn" else 64, **overrides)  # the FNO also on a coarser grid
-    codes, signals = torch.randn(4, 12, n_points), torch.randn(4, 1, n_points)
+def test_fno_atom_spectra_are_its_decoder_on_every_grid(overrides, n_points):
+    # the encoder applies D and D^T through atom_spectra; the decoder is neuraloperator's SpectralConv: on every grid
+    # (coarser than training too) both must be the same operator
+    model = model_on_grid("sae_fno", 64, **overrides)
+    codes = torch.randn(4, 12, n_points)
     with torch.no_grad():
-        lhs, rhs = (model.synthesize(codes) * signals).sum(), (codes * model.analyse(signals)).sum()
-    assert float(lhs) == pytest.approx(float(rhs), rel=1e-4)
+        expected = circular_synthesis(codes, model.atom_spectra(n_points))
+        assert torch.allclose(model.synthesize(codes), expected, atol=1e-4 * float(expected.abs().max()))
 
 
 def test_cnn_synthesis_is_a_circular_conv1d_with_centred_filters():
@@ -86,11 +89,39 @@ def test_conv_ista_finds_a_single_event():
         codes = torch.zeros(1, 3, 64)
         codes[0, 1, 40] = -2.0
         signal = model.synthesize(codes)
-        step_size = circular_step_size(model.atom_spectra(64))
-        estimate = operator_ista(signal, model.synthesize, model.analyse, code_shape=(1, 3, 64), n_steps=300,
-                                 step_size=step_size, threshold=step_size * 0.01)
+        step_size = float(circular_step_size(model.atom_spectra(64)))
+        estimate = spectral_ista(signal, model.atom_spectra(64), n_steps=300, step_size=step_size,
+                                 threshold=step_size * 0.01)
     assert divmod(int(estimate.abs().argmax()), 64) == (1, 40)
     assert float(estimate[0, 1, 40]) < 0  # the sign; ISTA converges slowly on shifts of a smooth atom
+
+
+@pytest.mark.parametrize(("name", "overrides"), [("sae_cnn", {}), ("sae_fno", {"modes": "all"}),
+                                                  ("sae_fno", {"n_modes": 8})])
+@pytest.mark.parametrize("accelerated", [False, True])
+def test_spectral_ista_is_ista_with_the_dense_convolution_matrix(name, overrides, accelerated):
+    # the dictionary as an explicit (n, n_atoms * n) matrix, column (k, j) = the decoder's output for a unit event
+    # of atom k at point j; vector ISTA (and FISTA written out here) on it must give the Fourier-domain iterates
+    model = model_on_grid(name, 16, n_atoms=3, n_kept=1, **overrides)  # n_kept is unused by ISTA
+    with torch.no_grad():
+        matrix = model.decode(torch.eye(3 * 16)).reshape(3 * 16, 16).T
+        x = torch.randn(4, 1, 16, generator=torch.Generator().manual_seed(1)) * 3
+        step = 1.0 / float(torch.linalg.matrix_norm(matrix, ord=2)) ** 2
+        assert step == pytest.approx(float(circular_step_size(model.atom_spectra(16))), rel=1e-4)
+        fourier = spectral_ista(x, model.atom_spectra(16), n_steps=7, step_size=step, threshold=step * 0.5,
+                                accelerated=accelerated).flatten(1)
+        if not accelerated:
+            dense = ista(x.flatten(1), matrix, n_steps=7, sparsity_weight=0.5, step_size=step)
+        else:
+            dense = previous = point = torch.zeros(4, 48)
+            momentum = 1.0
+            for _ in range(7):
+                previous, dense = dense, point + step * (x.flatten(1) - point @ matrix.T) @ matrix
+                dense = dense.sign() * (dense.abs() - step * 0.5).clamp(min=0)
+                next_momentum = (1 + (1 + 4 * momentum**2) ** 0.5) / 2
+                point, momentum = dense + (momentum - 1) / next_momentum * (dense - previous), next_momentum
+    assert (dense != 0).any() and (dense == 0).any()  # a real shrinkage case: some codes cut, some kept
+    assert torch.allclose(fourier, dense, atol=1e-4)
 
 
 def test_resample_periodic_by_hand():
@@ -111,7 +142,13 @@ def test_cnn_is_resampled_to_its_training_grid():
     assert predict_on_grid(model, torch.randn(3, 1, 256)).shape == (3, 1, 256) and grids == [64]
     data = get_task("sparse_fn")().load(0, "smoke", "autoencode", torch.device("cpu"), progress=False)
     context = ScoringContext(tiny_model("sae_cnn"), data, report=None, seed=0)
+    context.test_predictions  # computed by the prediction scorer before this one
+    grids.clear()
+    context.model.register_forward_pre_hook(lambda module, inputs: grids.append(inputs[0].shape[-1]))
     scalars, curves = resolution_scores(context)  # trained on 32 points: 32 .. 128
+    # the model's grid is 32, the test split's 128: the signals on 32 points run once and are reused for 64 and
+    # 128 decimated to 32; the direct path runs 64 and reuses the test split's own reconstructions for 128
+    assert grids == [32, 64]
     assert scalars["resolution_native"] == 0.0 and scalars["resolution_robustness"] >= 1.0
     assert curves["resolution_error"][1] == {"resolution": [32, 64, 128]}
     # the direct path feeds each grid as it is: same error on the training grid, different elsewhere

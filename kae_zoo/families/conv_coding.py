@@ -2,9 +2,10 @@
 
 A state is a periodic signal x (1 channel, n grid points); its code is a map z (n_atoms channels, n points) and
 the decoder is circular convolution with unit-norm atoms: x_hat = D z = sum_k h_k (*) z_k. The encoder is the
-unrolled ISTA of `sparse_coding`, with D and its adjoint D^T (circular cross-correlation) as operators instead
-of a matrix, so encoder and decoder share the atoms. Families fill in how D, D^T and the atoms' spectra are
-computed (a 1-D convolution for the CNN, Fourier-parameterised atoms for the FNO).
+unrolled ISTA of `sparse_coding`, with D and its adjoint D^T (circular cross-correlation) as products per
+frequency in the Fourier domain instead of a matrix, so encoder and decoder share the atoms. Families fill in how D
+and the atoms' spectra on a grid are computed (a 1-D convolution for the CNN, Fourier-parameterised atoms for the
+FNO).
 
 Grids: the lasso objective trained on is 1/2 ||x - D z||^2 + lambda ||z||_1 at the training grid n0. On
 another grid n, a code entry is the mass of an event (its amplitude), so the same function needs the squared
@@ -29,15 +30,13 @@ from __future__ import annotations
 import math
 from abc import abstractmethod
 from dataclasses import dataclass
-from typing import Callable, Literal
+from typing import Literal
 
 import torch
 from torch import Tensor
 
 from ..core.types import DataSpec
-from .sparse_coding import SparseAEConfig, SparseCodingAE, soft_threshold
-
-Operator = Callable[[Tensor], Tensor]
+from .sparse_coding import SparseAEConfig, SparseCodingAE
 
 
 @dataclass(frozen=True)
@@ -79,29 +78,46 @@ def circular_synthesis(codes: Tensor, spectra: Tensor) -> Tensor:
     return torch.fft.irfft(spectrum, n=n_points)
 
 
-def circular_analysis(signals: Tensor, spectra: Tensor) -> Tensor:
-    """The adjoint of `circular_synthesis`: cross-correlations (batch, 1, n) -> (batch, n_atoms, n)."""
-    n_points, kept = signals.shape[-1], spectra.shape[0]
-    return torch.fft.irfft(torch.fft.rfft(signals, dim=-1)[..., :kept] * spectra.T.conj(), n=n_points)
+def real_signal_spectrum(spectrum: Tensor, n_points: int) -> Tensor:
+    """`spectrum` (..., kept) with the imaginary parts irfft discards set to zero: the DC bin and, on an even grid
+    that keeps every bin, the Nyquist bin. It is then the rfft of the real signal its irfft gives."""
+    real_bins = torch.zeros(spectrum.shape[-1], device=spectrum.device)
+    real_bins[0] = 1.0
+    if n_points % 2 == 0 and spectrum.shape[-1] == n_points // 2 + 1:
+        real_bins[-1] = 1.0
+    return spectrum - 1j * spectrum.imag * real_bins
 
 
-def operator_ista(
-    x: Tensor, synthesis: Operator, adjoint: Operator, *, code_shape: tuple[int, ...], n_steps: int,
-    step_size: float | Tensor, threshold: float | Tensor, accelerated: bool = False,
+def spectral_ista(
+    x: Tensor, spectra: Tensor, *, n_steps: int, step_size: float, threshold: float, accelerated: bool = False,
 ) -> Tensor:
-    """`n_steps` ISTA iterations from z = 0 with D and D^T given as functions: z <- shrink(z + eta D^T(x - D z), t).
+    """`n_steps` ISTA iterations z <- shrink(z + eta D^T (x - D z), t) for the circular dictionary whose atoms have
+    the DFTs `spectra` (kept, n_atoms), from z = 0: x (batch, 1, n) -> codes (batch, n_atoms, n).
 
-    accelerated=True runs FISTA: the same step taken from the extrapolated point y = z_k + (t_k - 1) / t_{k+1}
-    (z_k - z_{k-1}) with t_{k+1} = (1 + sqrt(1 + 4 t_k^2)) / 2, t_1 = 1 (Beck & Teboulle 2009).
+    The gradient step is taken in the Fourier domain, where D and D^T are products per frequency; only the
+    shrinkage needs the signal domain. Each iteration costs one rfft and one irfft of the code maps, with x's
+    spectrum computed once (the same iterates as applying D and D^T by FFT each time, up to rounding). accelerated=True
+    runs FISTA: the step is taken from y = z_k + (t_k - 1) / t_{k+1} (z_k - z_{k-1}), t_{k+1} = (1 + sqrt(1 +
+    4 t_k^2)) / 2, t_1 = 1 (Beck & Teboulle 2009). Differentiable (code_gradient="unrolled" backpropagates it).
     """
-    codes = x.new_zeros(code_shape)
+    n_points, kept, n_atoms = x.shape[-1], spectra.shape[0], spectra.shape[1]
+    atoms = spectra.T  # (n_atoms, kept)
+    signal_spectrum = torch.fft.rfft(x, dim=-1)[..., :kept]  # (batch, 1, kept)
+    pad = n_points // 2 + 1 - kept  # frequencies the atoms do not have: the gradient step leaves them alone
+    codes = x.new_zeros(x.shape[0], n_atoms, n_points)
     point, momentum = codes, 1.0
     for _ in range(n_steps):
         previous = codes
-        codes = soft_threshold(point + step_size * adjoint(x - synthesis(point)), threshold)
+        point_spectrum = torch.fft.rfft(point, dim=-1)  # (batch, n_atoms, bins)
+        synthesis = (point_spectrum[..., :kept] * atoms).sum(dim=1, keepdim=True)  # D y, (batch, 1, kept)
+        residual = real_signal_spectrum(signal_spectrum - synthesis, n_points)
+        step = step_size * atoms.conj() * residual  # eta D^T (x - D y), (batch, n_atoms, kept)
+        if pad:
+            step = torch.cat([step, step.new_zeros(*step.shape[:-1], pad)], dim=-1)
+        codes = torch.nn.functional.softshrink(torch.fft.irfft(point_spectrum + step, n=n_points), threshold)
         if accelerated:
             next_momentum = (1.0 + math.sqrt(1.0 + 4.0 * momentum**2)) / 2.0
-            point = codes + ((momentum - 1.0) / next_momentum) * (codes - previous)
+            point = torch.lerp(previous, codes, 1.0 + (momentum - 1.0) / next_momentum)  # one fused pass
             momentum = next_momentum
         else:
             point = codes
@@ -111,8 +127,8 @@ def operator_ista(
 class ConvSparseAE(SparseCodingAE):
     """A sparse autoencoder whose codes are maps on the grid and whose decoder is a circular convolution.
 
-    Latents are the code maps flattened: (batch, n_atoms * n_points). Subclasses implement `synthesize` (D),
-    `analyse` (D^T), `atom_spectra` (for the ISTA step size) and `dictionary`.
+    Latents are the code maps flattened: (batch, n_atoms * n_points). Subclasses implement `synthesize` (D, the
+    decoder), `atom_spectra` (the encoder's D and D^T, and its step size) and `dictionary`.
     """
 
     config_class = ConvSAEConfig
@@ -140,23 +156,19 @@ class ConvSparseAE(SparseCodingAE):
         """D z: code maps (batch, n_atoms, n) -> signals (batch, 1, n), atoms at unit norm on the training grid."""
 
     @abstractmethod
-    def analyse(self, signals: Tensor) -> Tensor:
-        """D^T r: signals (batch, 1, n) -> correlations with every atom (batch, n_atoms, n)."""
-
-    @abstractmethod
     def atom_spectra(self, n_points: int) -> Tensor:
         """Unnormalised DFTs of the unit-norm atoms placed on an n-point grid: (n_points // 2 + 1, n_atoms)."""
 
     def encode(self, x: Tensor) -> Tensor:
         config, n_points = self.config, x.shape[-1]
         scale = n_points / self.n_grid  # Riemann weight of the squared error on this grid (module docstring)
+        spectra = self.atom_spectra(n_points)
         if config.step_size is None:
-            step_size = circular_step_size(self.atom_spectra(n_points))
+            step_size = float(circular_step_size(spectra))
         else:
             step_size = config.step_size / scale**2  # ||D_n||^2 grows like n^2 for a fixed function
         with torch.set_grad_enabled(torch.is_grad_enabled() and config.code_gradient == "unrolled"):
-            codes = operator_ista(x, self.synthesize, self.analyse, code_shape=(x.shape[0], config.n_atoms, n_points),
-                                  n_steps=config.n_ista_steps, step_size=step_size,
+            codes = spectral_ista(x, spectra, n_steps=config.n_ista_steps, step_size=step_size,
                                   threshold=step_size * config.sparsity_weight * scale,
                                   accelerated=config.solver == "fista")
         return codes.flatten(1)  # (batch, n_atoms * n_points)
@@ -165,5 +177,5 @@ class ConvSparseAE(SparseCodingAE):
         return self.synthesize(z.reshape(z.shape[0], self.config.n_atoms, -1))  # (batch, n_atoms, n) -> (batch, 1, n)
 
 
-__all__ = ["ConvSAEConfig", "ConvSparseAE", "circular_analysis", "circular_step_size", "circular_synthesis",
-           "operator_ista"]
+__all__ = ["ConvSAEConfig", "ConvSparseAE", "circular_step_size", "circular_synthesis", "real_signal_spectrum",
+           "spectral_ista"]

@@ -24,7 +24,7 @@ from torch import Tensor, nn
 
 from ..core.types import DataSpec
 from . import register_family
-from .conv_coding import ConvSAEConfig, ConvSparseAE, circular_analysis, circular_synthesis
+from .conv_coding import ConvSAEConfig, ConvSparseAE, circular_synthesis
 from .sparse_coding import unit_columns
 
 
@@ -63,10 +63,6 @@ class ConvSAECNN(ConvSparseAE):
     def synthesize(self, codes: Tensor) -> Tensor:
         # x[i] = sum_k sum_s h_k[s] z_k[i - s + centre]
         return circular_synthesis(codes, self.atom_spectra(codes.shape[-1]))
-
-    def analyse(self, signals: Tensor) -> Tensor:
-        # (D^T r)_k[j] = sum_s h_k[s] r[j + s - centre]
-        return circular_analysis(signals, self.atom_spectra(signals.shape[-1]))
 
     def atom_spectra(self, n_points: int) -> Tensor:
         # the filters as periodic signals on an n-point grid, tap s at (s - centre) mod n; taps that wrap onto

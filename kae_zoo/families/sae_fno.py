@@ -93,12 +93,5 @@ class ConvSAEFNO(ConvSparseAE):
         # of each code map with its atom point-sampled on this grid, summed over atoms
         return codes.shape[-1] * self.spectral(codes / self.atom_norms()[:, None])
 
-    def analyse(self, signals: Tensor) -> Tensor:
-        n_points = signals.shape[-1]
-        coefficients = self.coefficients(n_points)  # (n_atoms, kept)
-        spectrum = torch.fft.rfft(signals, dim=-1)[..., : coefficients.shape[-1]]  # (batch, 1, kept)
-        correlation = torch.fft.irfft(coefficients.conj() * spectrum, n=n_points, norm="forward")
-        return correlation / self.atom_norms()[:, None]  # (batch, n_atoms, n)
-
     def atom_spectra(self, n_points: int) -> Tensor:
         return (n_points * self.coefficients(n_points) / self.atom_norms()[:, None]).T

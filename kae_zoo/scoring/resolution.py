@@ -17,6 +17,8 @@ SAE-CNNs do not generalise to unseen resolutions is about this path, while resam
 
 from __future__ import annotations
 
+from typing import Callable, Sequence
+
 import numpy as np
 import torch
 from torch import Tensor
@@ -47,15 +49,37 @@ def is_grid_invariant(model: Surrogate) -> bool:
     return GRID_INVARIANT in type(model).capabilities
 
 
-def predict_on_grid(model: Surrogate, signals: Tensor, batch_size: int = 1024, direct: bool = False) -> Tensor:
+class ReusingForward:
+    """The model's forward pass over a batch of signals in chunks, reusing an earlier output for bitwise-equal inputs.
+
+    Decimating the test split sampled on 2n or 4n points onto the training grid n gives back the test split itself
+    (sparse_fn's grids nest), so a resampled model would reconstruct the same signals three times; the reuse makes
+    those one pass, and `known` seeds it with passes computed elsewhere (the prediction scorer's test split)."""
+
+    def __init__(self, model: Surrogate, *, known: Sequence[tuple[Tensor, Tensor]] = (), batch_size: int = 1024,
+                 ) -> None:
+        self.model, self.batch_size, self.known = model, batch_size, list(known)
+
+    def __call__(self, inputs: Tensor) -> Tensor:
+        for seen, outputs in self.known:
+            if seen.shape == inputs.shape and torch.equal(seen, inputs):
+                return outputs
+        self.model.eval()
+        outputs = in_chunks(self.model, inputs, self.batch_size)
+        self.known.append((inputs, outputs))
+        return outputs
+
+
+def predict_on_grid(model: Surrogate, signals: Tensor, batch_size: int = 1024, direct: bool = False, *,
+                    forward: Callable[[Tensor], Tensor] | None = None) -> Tensor:
     """Reconstructions of signals (n_samples, 1, n) on their own grid: natively for grid-invariant models (and
-    for any model with `direct`), otherwise through the training grid."""
-    model.eval()
+    for any model with `direct`), otherwise through the training grid. `forward` runs the model (default: a fresh
+    `ReusingForward`); resampling is per signal, so resampling all first gives the same numbers as per chunk."""
+    forward = forward or ReusingForward(model, batch_size=batch_size)
     n_train, n_points = model.spec.state_shape[-1], signals.shape[-1]
     if direct or is_grid_invariant(model) or n_points == n_train:
-        return in_chunks(model, signals, batch_size)
-    return in_chunks(lambda chunk: resample_periodic(model(resample_periodic(chunk, n_train)), n_points), signals,
-                     batch_size)
+        return forward(signals)
+    return resample_periodic(forward(resample_periodic(signals, n_train)), n_points)
 
 
 def resolution_grids(n_train: int, coarsest: int) -> list[int]:
@@ -70,12 +94,13 @@ def resolution_scores(context: ScoringContext) -> ScorerOutput:
     model, truth = context.model, context.data.ground_truth
     grids = resolution_grids(model.spec.state_shape[-1], min(truth.resolutions))
     native = is_grid_invariant(model)
+    forward = ReusingForward(model, known=[(context.data.splits["test"]["source"], context.test_predictions)])
     predicted, direct, target = [], [], []
     for n_points in grids:
         signals = truth.sample("test", n_points)
-        predicted.append(to_numpy(predict_on_grid(model, signals)))
+        predicted.append(to_numpy(predict_on_grid(model, signals, forward=forward)))
         if not native:  # a grid-invariant model's direct path is the one just taken
-            direct.append(to_numpy(predict_on_grid(model, signals, direct=True)))
+            direct.append(to_numpy(predict_on_grid(model, signals, direct=True, forward=forward)))
         target.append(to_numpy(signals))
     errors = resolution_error(predicted, target)
     direct_errors = errors if native else resolution_error(direct, target)
