@@ -207,7 +207,8 @@ def build_parser() -> OneLineParser:
     compare.add_argument("--require-all", action="store_true",
                          help="a (family, task) of the reference that the new file did not run is a regression "
                               "(default: listed as missing)")
-    compare.add_argument("--timings", action="store_true", help="also compare train_seconds and throughput")
+    compare.add_argument("--timings", action="store_true",
+                         help="also compare the wall-clock metrics (seconds, throughput)")
     add_table_arguments(compare, "compared (they alone decide the exit code)")
 
     show = commands.add_parser("show", help="print the table of a result or sweep file")

@@ -11,6 +11,7 @@ from kae_zoo.core.determinism import torch_threads
 from kae_zoo.experiments.executors import LocalExecutor
 from kae_zoo.experiments.runner import RunSpec, data_fingerprints, plan_resume, run_cell, run_matrix
 from kae_zoo.families import get_family
+from kae_zoo.reporting.compare import TIMING_METRICS
 from kae_zoo.store.results import CellResult, read_results, write_results
 from kae_zoo.tasks import DataUnavailableError
 from kae_zoo.tasks.digits import DigitsTask
@@ -58,7 +59,7 @@ def test_a_task_without_its_data_is_refused_before_anything_runs(tmp_path, monke
 
 
 # wall-clock scores and creation times: the only values allowed to differ between runs
-TIMINGS = ("train_seconds", "throughput", "created")
+TIMINGS = (*TIMING_METRICS, "created")
 
 
 class Killed(BaseException):
@@ -135,6 +136,15 @@ def test_run_cell_runs_on_one_thread_by_default_whatever_the_caller_set():
                    threads=2)
     assert cell.status == two.status == "ok"
     assert cell.provenance["threads"] == "1" and two.provenance["threads"] == "2"
+
+    # where the cell's time went: the task's data (loaded by the cell), the trainer's three phases, each scorer
+    dims, coords, seconds = cell.curves["phase_seconds"]
+    phases = dict(zip(coords["phase"], seconds))
+    assert dims == ("phase",) and list(phases)[:4] == ["data", "steps", "validation", "watchers"]
+    assert {"score/prediction", "score/training_record", "score/topology"} <= set(phases) and min(seconds) >= 0
+    assert phases["data"] > 0 and phases["steps"] > 0 and phases["validation"] > 0
+    assert phases["steps"] + phases["validation"] + phases["watchers"] == pytest.approx(cell.scalars["train_seconds"])
+    assert sum(seconds) <= cell.scalars["cell_seconds"]
 
 
 def test_cells_from_another_config_data_or_setting_or_a_failed_cell_are_run_again(tmp_path):

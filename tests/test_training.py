@@ -1,6 +1,7 @@
 """The shared trainer: it learns, selects by validation loss, stops early, and refuses to diverge silently."""
 
 import math
+import time
 
 import pytest
 import torch
@@ -101,6 +102,25 @@ def test_on_step_is_called_at_start_every_k_steps_and_at_the_end():
     report = train(model, learnable_batches(model), learnable_batches(model, 1), settings)
     assert report.n_steps == 20
     assert calls == [(0, True), (6, True), (12, True), (18, True), (20, True)]
+
+
+def test_the_report_splits_its_seconds_into_steps_validation_and_watchers():
+    # a watcher that sleeps 30 ms per call (4 calls) and validation that sleeps 20 ms per check (3 checks): the report
+    # puts each sleep in its own phase, both inside `seconds`
+    model = tiny_model("koopman", n_epochs=3, batch_size=16)  # 4 steps per epoch, 12 in all
+    evaluate = model.loss
+
+    def slow_in_eval(batch):
+        if not model.training:
+            time.sleep(0.02)
+        return evaluate(batch)
+
+    model.loss = slow_in_eval
+    settings = FitSettings(seed=0, progress=False, on_step=lambda step, watched: time.sleep(0.03),
+                           track_every_steps=5)  # steps 0, 5, 10, 12
+    report = train(model, learnable_batches(model), learnable_batches(model, 1), settings)
+    assert report.watcher_seconds >= 4 * 0.03 and report.validation_seconds >= 3 * 0.02
+    assert report.seconds >= report.watcher_seconds + report.validation_seconds
 
 
 def test_the_report_records_both_losses_at_every_validation_check():

@@ -64,6 +64,8 @@ class TrainReport:
     val_history: list[float] = field(default_factory=list)
     train_history: list[float] = field(default_factory=list)
     check_epochs: list[int] = field(default_factory=list)
+    validation_seconds: float = 0.0  # of `seconds`: the validation checks (loss and keeping the best weights)
+    watcher_seconds: float = 0.0  # of `seconds`: the training watchers (`FitSettings.on_step`)
 
 
 class Surrogate(nn.Module, ABC):

@@ -47,6 +47,7 @@ class Scores:
     scalars: dict[str, float]
     curves: dict[str, Curve]
     degenerate: dict[str, str] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)  # wall-clock time of each scorer, by scorer name
 
 
 def missing_view(family_view: DataView, task_views: Sequence[DataView]) -> DataView | None:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
+import numpy as np
 import torch
 import xarray as xr
 
@@ -170,6 +171,7 @@ def _run_cell(family_name: str, task_name: str, seed: int, *, preset: str, devic
               evaluation: EvaluationConfig, acceleration: Acceleration, save_models: str | Path,
               data_fingerprint: str | None) -> CellResult:
     """run_cell's work, with its thread count set."""
+    start = time.perf_counter()
     device = resolve_device(device) if isinstance(device, str) else device
     family = get_family(family_name)
     config = family.make_config(preset, base_task_name(task_name), overrides)
@@ -181,8 +183,11 @@ def _run_cell(family_name: str, task_name: str, seed: int, *, preset: str, devic
                                         precision=acceleration.precision, compile=acceleration.compile)
     try:
         seed_everything(seed)
+        data_seconds = 0.0  # the task's data, when this cell loads it (a run's cells share what a process loaded)
         if task_data is None:
+            data_start = time.perf_counter()
             task_data = get_task(task_name)().load(seed, preset, family.data_view, device, progress=progress)
+            data_seconds = time.perf_counter() - data_start
         result.split_description = task_data.split_description
         model = create_surrogate(family_name, task_data.spec, seed=seed, config=config)
         model = acceleration.prepare(model.to(device))
@@ -200,6 +205,12 @@ def _run_cell(family_name: str, task_name: str, seed: int, *, preset: str, devic
         result.status, result.error = "failed", failure_reason(error)
         return result
     result.scalars, result.curves, result.degenerate = scores.scalars, scores.curves, scores.degenerate
+    phases = {"data": data_seconds, "steps": report.seconds - report.validation_seconds - report.watcher_seconds,
+              "validation": report.validation_seconds, "watchers": report.watcher_seconds,
+              **{f"score/{name}": seconds for name, seconds in scores.seconds.items()}}
+    result.curves["phase_seconds"] = (("phase",), {"phase": list(phases)},
+                                      np.asarray(list(phases.values()), dtype=np.float64))
+    result.scalars["cell_seconds"] = time.perf_counter() - start
     return result
 
 

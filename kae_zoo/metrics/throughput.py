@@ -106,3 +106,11 @@ def device_peak_flops(device: torch.device, precision: str) -> float:
 
 
 register_metric(MetricSpec("train_seconds", "wall-clock training time", "s", higher_is_better=False, split="train"))
+register_metric(MetricSpec("phase_seconds", "wall-clock time of each phase of the cell: data (when the cell loads "
+                           "it), steps (training minus the next two), validation (checks), watchers (training "
+                           "watchers), score/NAME (each scorer; work shared between scorers, such as the test "
+                           "split's predictions, counts in the first that uses it)", "s", higher_is_better=False,
+                           dims=("phase",), split=""))
+register_metric(MetricSpec("cell_seconds", "wall-clock time of the whole cell: model, training, scores, and the "
+                           "task's data when the cell loads it (a run loads each task and seed once per process)",
+                           "s", higher_is_better=False, split=""))

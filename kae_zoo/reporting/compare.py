@@ -25,7 +25,8 @@ Welch's t: t = (m_new - m_ref) / sqrt(s_new^2 / n_new + s_ref^2 / n_ref) with sa
 Welch-Satterthwaite degrees of freedom; when both sides have zero spread, any difference is outside the noise
 (p = 0). Each metric is tested on its own, without a correction for the number of metrics.
 
-Wall-clock metrics (train_seconds, throughput, mfu) depend on the machine and are left out unless asked for.
+Wall-clock metrics (train_seconds, cell_seconds, phase_seconds, throughput, mfu) depend on the machine and are
+left out unless asked for.
 Pure functions over Datasets; the CLI exits 1 when `regressions` is not empty.
 """
 
@@ -48,7 +49,7 @@ from . import DEFAULT_ALPHA, DEFAULT_TOLERANCE, FORMATS
 from .export import json_number, markdown_cell, provenance
 from .summary import ARROWS, TABLE_WIDTH, format_grid, format_mean_std, format_number, mean_std
 
-TIMING_METRICS = ("train_seconds", "throughput", "mfu")
+TIMING_METRICS = ("train_seconds", "cell_seconds", "phase_seconds", "throughput", "mfu")
 RELATIVE_FLOOR = 1e-3
 VERDICT_ORDER = ("regressed", "missing", "definition changed", "improved", "within noise", "same")
 

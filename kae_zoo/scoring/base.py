@@ -18,6 +18,7 @@ registers its scorers on import).
 from __future__ import annotations
 
 import functools
+import time
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
@@ -193,13 +194,16 @@ def check_output(scorer: Scorer, scalars: Mapping[str, float], curves: Mapping[s
 
 
 def score(context: ScoringContext) -> Scores:
-    """Run every applicable scorer (module docstring) on the cell of `context`; their scalars and curves by name.
+    """Run every applicable scorer (module docstring) on the cell of `context`; their scalars and curves by name, and
+    the seconds each scorer took.
 
     A scorer that raises fails the cell (the runner records the reason, which names the scorer)."""
     scalars: dict[str, float] = {}
     curves: dict[str, Curve] = {}
     degenerate: dict[str, str] = {}
+    seconds: dict[str, float] = {}
     for scorer in applicable_scorers(context.model, context.data):
+        start = time.perf_counter()
         try:
             new_scalars, new_curves, *notes = scorer.compute(context)
         except ScorerError:
@@ -211,4 +215,5 @@ def score(context: ScoringContext) -> Scores:
         scalars.update(new_scalars)
         curves.update(new_curves)
         degenerate.update(new_degenerate)
-    return Scores(scalars, curves, degenerate)
+        seconds[scorer.name] = time.perf_counter() - start  # shared work (test_predictions) counts where first used
+    return Scores(scalars, curves, degenerate, seconds)

@@ -95,6 +95,7 @@ def train(model: Surrogate, train_batch: Batch, val_batch: Batch, settings: FitS
 
     best_val, best_epoch, best_state = math.inf, 0, copy.deepcopy(model.state_dict())
     checks_without_improvement, step, stopped_early = 0, 0, False
+    validation_seconds, watcher_seconds = 0.0, 0.0
     val_history: list[float] = []
     train_history: list[float] = []
     check_epochs: list[int] = []
@@ -104,7 +105,9 @@ def train(model: Surrogate, train_batch: Batch, val_batch: Batch, settings: FitS
     heartbeat = Heartbeat()  # without a bar (stderr redirected), a line now and then says a long cell is alive
     epoch = 0
     if on_step is not None:
+        watch_start = time.perf_counter()
         on_step(0, model)
+        watcher_seconds += time.perf_counter() - watch_start
     for epoch in bar:
         model.train()
         epoch_loss, epoch_samples = torch.zeros(()), 0  # summed on the device: no sync per step
@@ -117,9 +120,12 @@ def train(model: Surrogate, train_batch: Batch, val_batch: Batch, settings: FitS
             epoch_samples += n_samples
             step += 1
             if on_step is not None and step % track_every_steps == 0:
+                watch_start = time.perf_counter()
                 on_step(step, model)
+                watcher_seconds += time.perf_counter() - watch_start
         if epoch % config.eval_every_epochs and epoch != config.n_epochs:
             continue
+        check_start = time.perf_counter()
         val_loss = evaluate_loss(model, val_batch, config.batch_size)
         if not math.isfinite(val_loss):
             raise DivergenceError(f"validation loss became {val_loss} at epoch {epoch}")
@@ -133,10 +139,12 @@ def train(model: Surrogate, train_batch: Batch, val_batch: Batch, settings: FitS
         logger.log(logging.INFO if bar.disable and heartbeat.due() else logging.DEBUG,
                    "%s: epoch %d/%d, train loss %.4g, val loss %.4g", settings.description, epoch, config.n_epochs,
                    train_history[-1], val_loss)
-        if val_loss < best_val:
+        improved = val_loss < best_val
+        if improved:
             best_val, best_epoch, checks_without_improvement = val_loss, epoch, 0
             best_state = copy.deepcopy(model.state_dict())
-        else:
+        validation_seconds += time.perf_counter() - check_start
+        if not improved:
             checks_without_improvement += 1
             if config.early_stopping_patience and checks_without_improvement >= config.early_stopping_patience:
                 stopped_early = True
@@ -144,7 +152,9 @@ def train(model: Surrogate, train_batch: Batch, val_batch: Batch, settings: FitS
                 break
     bar.close()
     if on_step is not None and step % track_every_steps:
+        watch_start = time.perf_counter()
         on_step(step, model)
+        watcher_seconds += time.perf_counter() - watch_start
     model.load_state_dict(best_state)
     model.eval()
     return TrainReport(
@@ -157,4 +167,6 @@ def train(model: Surrogate, train_batch: Batch, val_batch: Batch, settings: FitS
         val_history=val_history,
         train_history=train_history,
         check_epochs=check_epochs,
+        validation_seconds=validation_seconds,
+        watcher_seconds=watcher_seconds,
     )
