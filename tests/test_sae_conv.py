@@ -122,6 +122,10 @@ def test_spectral_ista_is_ista_with_the_dense_convolution_matrix(name, overrides
                 point, momentum = dense + (momentum - 1) / next_momentum * (dense - previous), next_momentum
     assert (dense != 0).any() and (dense == 0).any()  # a real shrinkage case: some codes cut, some kept
     assert torch.allclose(fourier, dense, atol=1e-4)
+    # with a graph (code_gradient="unrolled") the step is taken out of place: the same iterates
+    unrolled = spectral_ista(x, model.atom_spectra(16), n_steps=7, step_size=step, threshold=step * 0.5,
+                             accelerated=accelerated)
+    assert unrolled.requires_grad and torch.allclose(unrolled.flatten(1), dense, atol=1e-4)
 
 
 def test_resample_periodic_by_hand():

@@ -78,14 +78,15 @@ def circular_synthesis(codes: Tensor, spectra: Tensor) -> Tensor:
     return torch.fft.irfft(spectrum, n=n_points)
 
 
-def real_signal_spectrum(spectrum: Tensor, n_points: int) -> Tensor:
-    """`spectrum` (..., kept) with the imaginary parts irfft discards set to zero: the DC bin and, on an even grid
-    that keeps every bin, the Nyquist bin. It is then the rfft of the real signal its irfft gives."""
-    real_bins = torch.zeros(spectrum.shape[-1], device=spectrum.device)
-    real_bins[0] = 1.0
-    if n_points % 2 == 0 and spectrum.shape[-1] == n_points // 2 + 1:
-        real_bins[-1] = 1.0
-    return spectrum - 1j * spectrum.imag * real_bins
+def real_edge_bins(spectra: Tensor, n_points: int) -> Tensor:
+    """Atom spectra (kept, n_atoms) with the imaginary parts that irfft discards dropped: the DC bin and, on an even
+    grid that keeps every bin, the Nyquist bin. The convolution they define is unchanged (a code map's DFT is real
+    there), and D z's spectrum is then that of a real signal, so the solver needs no projection per iteration."""
+    edges = torch.zeros(spectra.shape[0], 1, dtype=torch.bool, device=spectra.device)
+    edges[0] = True
+    if n_points % 2 == 0 and spectra.shape[0] == n_points // 2 + 1:
+        edges[-1] = True
+    return torch.where(edges, spectra.real.to(spectra.dtype), spectra)
 
 
 def spectral_ista(
@@ -101,20 +102,21 @@ def spectral_ista(
     4 t_k^2)) / 2, t_1 = 1 (Beck & Teboulle 2009). Differentiable (code_gradient="unrolled" backpropagates it).
     """
     n_points, kept, n_atoms = x.shape[-1], spectra.shape[0], spectra.shape[1]
-    atoms = spectra.T  # (n_atoms, kept)
+    atoms = real_edge_bins(spectra, n_points).T  # (n_atoms, kept)
+    adjoint = step_size * atoms.conj()  # eta D^T per frequency
     signal_spectrum = torch.fft.rfft(x, dim=-1)[..., :kept]  # (batch, 1, kept)
-    pad = n_points // 2 + 1 - kept  # frequencies the atoms do not have: the gradient step leaves them alone
     codes = x.new_zeros(x.shape[0], n_atoms, n_points)
     point, momentum = codes, 1.0
     for _ in range(n_steps):
         previous = codes
-        point_spectrum = torch.fft.rfft(point, dim=-1)  # (batch, n_atoms, bins)
-        synthesis = (point_spectrum[..., :kept] * atoms).sum(dim=1, keepdim=True)  # D y, (batch, 1, kept)
-        residual = real_signal_spectrum(signal_spectrum - synthesis, n_points)
-        step = step_size * atoms.conj() * residual  # eta D^T (x - D y), (batch, n_atoms, kept)
-        if pad:
-            step = torch.cat([step, step.new_zeros(*step.shape[:-1], pad)], dim=-1)
-        codes = torch.nn.functional.softshrink(torch.fft.irfft(point_spectrum + step, n=n_points), threshold)
+        spectrum = torch.fft.rfft(point, dim=-1)  # (batch, n_atoms, bins)
+        low = spectrum[..., :kept]  # the frequencies the atoms have; the step leaves the others alone
+        residual = signal_spectrum - (low * atoms).sum(dim=1, keepdim=True)  # x - D y, (batch, 1, kept)
+        if torch.is_grad_enabled():  # unrolled: autograd keeps `low`, so the step goes into a new spectrum
+            spectrum = torch.cat([low + adjoint * residual, spectrum[..., kept:]], dim=-1)
+        else:
+            low.addcmul_(adjoint, residual)  # y + eta D^T (x - D y), in place in the spectrum
+        codes = torch.nn.functional.softshrink(torch.fft.irfft(spectrum, n=n_points), threshold)
         if accelerated:
             next_momentum = (1.0 + math.sqrt(1.0 + 4.0 * momentum**2)) / 2.0
             point = torch.lerp(previous, codes, 1.0 + (momentum - 1.0) / next_momentum)  # one fused pass
@@ -177,5 +179,5 @@ class ConvSparseAE(SparseCodingAE):
         return self.synthesize(z.reshape(z.shape[0], self.config.n_atoms, -1))  # (batch, n_atoms, n) -> (batch, 1, n)
 
 
-__all__ = ["ConvSAEConfig", "ConvSparseAE", "circular_step_size", "circular_synthesis", "real_signal_spectrum",
+__all__ = ["ConvSAEConfig", "ConvSparseAE", "circular_step_size", "circular_synthesis", "real_edge_bins",
            "spectral_ista"]
