@@ -103,12 +103,21 @@ def ista(x: Tensor, dictionary: Tensor, *, n_steps: int, sparsity_weight: float,
 
     x (batch, input_dim), dictionary (input_dim, n_atoms) -> codes (batch, n_atoms). Differentiable in D: this
     is the unrolled encoder whose weights are the decoder's dictionary.
+
+    Computed in the Gram form z <- shrink(z (I - eta D^T D) + eta x D) (row vectors; the same iterate up to float
+    rounding): eta x D and I - eta D^T D are formed once per call, so each step is one fused multiply-add of
+    (batch, n_atoms) by (n_atoms, n_atoms) instead of two products through the input space, and the first step
+    (from z = 0) is a shrinkage of eta x D alone. With n_atoms <= 2 input_dim (sparse_vec: 100 atoms of 50 or,
+    lifted, 100 dims) that is at most the residual form's work per step, in half the operations forward and back.
     """
     threshold, shrink = shrinkage(step_size * sparsity_weight)
-    codes = x.new_zeros(x.shape[0], dictionary.shape[1])
-    for _ in range(n_steps):
-        residual = x - codes @ dictionary.T  # (batch, input_dim)
-        codes = shrink(codes + step_size * residual @ dictionary, threshold)
+    drive = step_size * (x @ dictionary)  # eta x D, (batch, n_atoms)
+    codes = shrink(drive, threshold)  # step 1 from z = 0
+    if n_steps > 1:
+        identity = torch.eye(dictionary.shape[1], dtype=dictionary.dtype, device=dictionary.device)
+        propagator = identity - step_size * (dictionary.T @ dictionary)  # I - eta D^T D, (n_atoms, n_atoms)
+        for _ in range(n_steps - 1):
+            codes = shrink(torch.addmm(drive, codes, propagator), threshold)
     return codes
 
 
