@@ -12,6 +12,7 @@ from kae_zoo.families.sparse_coding import (
     ista,
     ista_step_size,
     lasso_loss,
+    shrinkage,
     soft_threshold,
     top_k_magnitude,
     unit_columns,
@@ -74,6 +75,54 @@ def test_ista_recovers_a_sparse_code_of_an_incoherent_dictionary():
                           step_size=ista_step_size(dictionary))
     assert torch.equal(estimate.abs() > 0.05, code.abs() > 0)  # the right support
     assert torch.allclose(estimate, code, atol=1e-2)  # lasso bias of order lambda
+
+
+def ista_as_written(x, dictionary, *, n_steps, sparsity_weight, step_size):
+    """The ISTA loop as the module docstring writes it (residual form, `soft_threshold`): what `ista` must equal."""
+    codes = x.new_zeros(x.shape[0], dictionary.shape[1])
+    for _ in range(n_steps):
+        residual = x - codes @ dictionary.T
+        codes = soft_threshold(codes + step_size * residual @ dictionary, step_size * sparsity_weight)
+    return codes
+
+
+def test_fused_shrinkage_equals_soft_threshold_bit_for_bit():
+    # softshrink(v, t) = v - clamp(v, -t, t): the same floats forward and backward, boundary |v| = t included
+    values = torch.tensor([-3.0, -1.0, -0.25, 0.0, 0.5, 1.0, 2.0, 7.5], requires_grad=True)
+    fused_values = values.detach().clone().requires_grad_()
+    threshold, shrink = shrinkage(torch.tensor(1.0))
+    assert threshold == 1.0 and shrink is not soft_threshold
+    fused = shrink(fused_values, threshold)
+    plain = soft_threshold(values, 1.0)
+    assert torch.equal(fused, plain)
+    (fused * torch.arange(8.0)).sum().backward()
+    (plain * torch.arange(8.0)).sum().backward()
+    assert torch.equal(fused_values.grad, values.grad)  # 0 at |v| <= 1: -1, 0, 0.5, 1 in positions 1 to 5
+    assert fused_values.grad.tolist() == [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 6.0, 7.0]
+    # a threshold that needs its gradient, or one per atom, keeps the unfused form
+    assert shrinkage(torch.tensor(1.0, requires_grad=True))[1] is soft_threshold
+    assert shrinkage(torch.ones(3))[1] is soft_threshold
+
+
+@pytest.mark.parametrize("n_steps", [1, 2, 15])
+def test_gram_form_ista_equals_the_loop_as_written(n_steps):
+    # same iterates and dictionary gradients up to float rounding: in float64 to 1e-12, in float32 to 1e-5 relative
+    generator = torch.Generator().manual_seed(0)
+    for dtype, tolerance in ((torch.float64, 1e-12), (torch.float32, 1e-5)):
+        weight = torch.randn(50, 100, generator=generator, dtype=dtype).requires_grad_()
+        x = torch.randn(64, 50, generator=generator, dtype=dtype)
+        results = []
+        for encoder in (ista, ista_as_written):
+            dictionary = unit_columns(weight)
+            codes = encoder(x, dictionary, n_steps=n_steps, sparsity_weight=0.3, step_size=ista_step_size(dictionary))
+            weight.grad = None
+            lasso_loss(x, codes @ dictionary.T, codes, 0.3)["total"].backward()
+            results.append((codes.detach(), weight.grad.clone()))
+        (codes, gradient), (expected_codes, expected_gradient) = results
+        assert torch.allclose(codes, expected_codes, rtol=tolerance, atol=tolerance * expected_codes.abs().max())
+        assert torch.allclose(gradient, expected_gradient, rtol=tolerance,
+                              atol=tolerance * expected_gradient.abs().max())
+        assert (codes != 0).any() and (codes == 0).any()  # some entries shrunk to 0, some kept
 
 
 def test_step_size_is_reciprocal_squared_spectral_norm():

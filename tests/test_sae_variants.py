@@ -9,7 +9,7 @@ import torch
 from helpers import random_batch, tiny_model
 
 from kae_zoo.experiments.runner import run_cell
-from kae_zoo.families.linear_sae import batch_top_k_relu, top_k_relu
+from kae_zoo.families.linear_sae import batch_top_k_relu, squared_error, top_k_relu
 from kae_zoo.families.sae_jumprelu import HeavisideStep, JumpReLU
 
 SAES = ["sae_topk", "sae_batchtopk", "sae_jumprelu", "sae_gated", "sae_matryoshka"]
@@ -133,6 +133,25 @@ def test_matryoshka_loss_is_the_sum_of_prefix_losses_by_hand():
     terms = model.loss({"source": x, "target": x})
     assert terms["recon"].item() == pytest.approx(4.625) and terms["aux"].item() == 0.0
     assert terms["total"].item() == pytest.approx(4.625)
+
+
+def test_matryoshka_prefix_slices_equal_masked_decodes():
+    # the loss's prefix products z[:, :m] D[:, :m]^T against decoding z with the latents past m zeroed (the formula
+    # in the module docstring), values and gradients, on a random model and batch
+    model = tiny_model("sae_matryoshka", n_kept=3)
+    batch = random_batch(model)
+    x = batch["source"]
+    codes = model.encode(x)
+    positions = torch.arange(codes.shape[1])
+    masked = sum(squared_error(x, model.decode(codes * (positions < size))) for size in model.prefix_sizes)
+    sliced = model.reconstruction_error(x, codes, model.decode(codes))
+    assert len(model.prefix_sizes) > 1 and (codes != 0).any()
+    assert torch.allclose(sliced, masked, rtol=1e-6)
+    gradients = [torch.autograd.grad(loss, list(model.parameters()), allow_unused=True, retain_graph=True)
+                 for loss in (sliced, masked)]
+    for fast, plain in zip(*gradients):
+        assert (fast is None) == (plain is None)
+        assert fast is None or torch.allclose(fast, plain, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("fractions, message", [([0.5, 0.9], "to 1.0"), ([0.5, 0.25, 1.0], "increase strictly"),

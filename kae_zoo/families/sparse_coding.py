@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 import torch
 from torch import Tensor, nn
+from torch.nn import functional
 
 from ..core.capabilities import CODES, DICTIONARY
 from ..core.config import TrainingConfig
@@ -86,16 +87,37 @@ def ista_step_size(dictionary: Tensor) -> Tensor:
     return 1.0 / torch.linalg.matrix_norm(dictionary.detach(), ord=2) ** 2
 
 
+def shrinkage(threshold: float | Tensor) -> tuple[float | Tensor, Callable[[Tensor, float | Tensor], Tensor]]:
+    """The threshold and the soft-thresholding function to apply it with: torch's fused `softshrink` (one pass forward
+    and backward, the same values and gradients bit for bit) when the threshold is a number or a scalar tensor that
+    needs no gradient (ISTA's eta * lambda: eta is detached), else `soft_threshold`."""
+    if isinstance(threshold, Tensor):
+        if threshold.requires_grad or threshold.numel() != 1:
+            return threshold, soft_threshold
+        threshold = float(threshold)
+    return threshold, functional.softshrink
+
+
 def ista(x: Tensor, dictionary: Tensor, *, n_steps: int, sparsity_weight: float, step_size: float | Tensor) -> Tensor:
     """`n_steps` ISTA iterations from z = 0: z <- shrink(z + eta D^T (x - D z), eta * lambda).
 
     x (batch, input_dim), dictionary (input_dim, n_atoms) -> codes (batch, n_atoms). Differentiable in D: this
     is the unrolled encoder whose weights are the decoder's dictionary.
+
+    Computed in the Gram form z <- shrink(z (I - eta D^T D) + eta x D) (row vectors; the same iterate up to float
+    rounding): eta x D and I - eta D^T D are formed once per call, so each step is one fused multiply-add of
+    (batch, n_atoms) by (n_atoms, n_atoms) instead of two products through the input space, and the first step
+    (from z = 0) is a shrinkage of eta x D alone. With n_atoms <= 2 input_dim (sparse_vec: 100 atoms of 50 or,
+    lifted, 100 dims) that is at most the residual form's work per step, in half the operations forward and back.
     """
-    codes = x.new_zeros(x.shape[0], dictionary.shape[1])
-    for _ in range(n_steps):
-        residual = x - codes @ dictionary.T  # (batch, input_dim)
-        codes = soft_threshold(codes + step_size * residual @ dictionary, step_size * sparsity_weight)
+    threshold, shrink = shrinkage(step_size * sparsity_weight)
+    drive = step_size * (x @ dictionary)  # eta x D, (batch, n_atoms)
+    codes = shrink(drive, threshold)  # step 1 from z = 0
+    if n_steps > 1:
+        identity = torch.eye(dictionary.shape[1], dtype=dictionary.dtype, device=dictionary.device)
+        propagator = identity - step_size * (dictionary.T @ dictionary)  # I - eta D^T D, (n_atoms, n_atoms)
+        for _ in range(n_steps - 1):
+            codes = shrink(torch.addmm(drive, codes, propagator), threshold)
     return codes
 
 
