@@ -29,14 +29,15 @@ def test_neural_families_leave_fitting_to_the_shared_trainer():
 
 
 def test_fit_steps_and_tracks_in_minibatch_steps():
-    model = tiny_model("sklearn_dict", n_epochs=3, batch_size=16)
+    model = tiny_model("sklearn_dict", n_epochs=3, batch_size=16, eval_every_epochs=2)
     calls = []
     settings = FitSettings(seed=0, progress=False, on_step=lambda step, watched: calls.append(step),
                            track_every_steps=5)
     report = model.fit(random_batch(model, 64), random_batch(model, 32, seed=1), settings)
     assert report.n_steps == 12 and calls == [0, 5, 10, 12]
-    assert report.n_epochs_run == report.best_epoch == 3 and len(report.val_history) == 3
+    assert report.n_epochs_run == report.best_epoch == 3 and report.check_epochs == [2, 3]  # every 2nd and the last
     assert report.best_val_loss == report.val_history[-1] and report.seconds > 0
+    assert report.seconds > report.validation_seconds > 0 and report.watcher_seconds > 0
 
 
 def test_starts_from_the_initial_dictionary_of_sae():
