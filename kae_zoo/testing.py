@@ -22,10 +22,10 @@ from typing import Any, Callable, Iterator, Literal, Mapping
 
 import torch
 
+from .core.batching import random_states
 from .core.capabilities import MODEL_CAPABILITIES, MODEL_CAPABILITY_METHODS
 from .core.config import PRESETS, TrainingConfig
 from .core.surrogate import Surrogate
-from .core.types import DataSpec
 from .experiments.checkpoints import load, save
 from .families import FAMILIES, create_surrogate
 
@@ -71,17 +71,6 @@ def smoke_model(family: type[Surrogate], seed: int = 0, overrides: Mapping[str, 
 def random_batch(model: Surrogate, n_samples: int = N_SAMPLES, seed: int = 0) -> dict[str, torch.Tensor]:
     """A seeded random batch in the model's state shape ("target" = "source" for autoencoders), with labels."""
     return random_states(model.spec, model.data_view, n_samples, seed)
-
-
-def random_states(spec: DataSpec, data_view: str, n_samples: int, seed: int = 0) -> dict[str, torch.Tensor]:
-    """`random_batch` for a data spec and view, before any model is built: Gaussian states, labels below
-    spec.n_classes, all drawn from `seed`."""
-    generator = torch.Generator().manual_seed(seed)
-    shape = (n_samples, *spec.state_shape)
-    source = torch.randn(shape, generator=generator)
-    target = source if data_view == "autoencode" else torch.randn(shape, generator=generator)
-    labels = torch.randint(0, max(spec.n_classes, 1), (n_samples,), generator=generator)
-    return {"source": source, "target": target, "label": labels}
 
 
 @contextlib.contextmanager

@@ -9,7 +9,7 @@ How a family is benchmarked (`load_case`):
   (the view the family trains on), so states have the shape and scale a run sees (sae_cnn / sae_fno get
   functions on the 128-point grid of sparse_fn_smooth, koopman Yin-Yang layer pairs, ...). A family the smoke
   matrix does not run (a plugin added later) falls back to seeded Gaussian states of its `example_spec`
-  (`kae_zoo.testing.random_states`, as the conformance check draws them), so it still gets every benchmark
+  (`kae_zoo.core.batching.random_states`, as the conformance check draws them), so it still gets every benchmark
   without editing this file.
 - preset: "smoke" (what the smoke matrix runs), except families listed in `PRESET_OVERRIDES`, whose smoke model
   is too small for a timing to measure anything but call overhead.
@@ -34,14 +34,13 @@ from typing import Any, Callable
 import torch
 
 from kae_zoo import training
-from kae_zoo.core.batching import batch_size_of, iterate_minibatches
+from kae_zoo.core.batching import batch_size_of, iterate_minibatches, random_states
 from kae_zoo.core.determinism import seed_everything
 from kae_zoo.core.surrogate import FitSettings, Surrogate
 from kae_zoo.core.types import Batch, DataSpec
 from kae_zoo.experiments.matrix import load_matrix
 from kae_zoo.families import create_surrogate, get_family
 from kae_zoo.tasks import get_task
-from kae_zoo.testing import random_states
 
 REPO = Path(__file__).resolve().parents[2]
 SMOKE_MATRIX = REPO / "benches" / "matrix" / "smoke.toml"

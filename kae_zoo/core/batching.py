@@ -12,7 +12,7 @@ import torch
 from torch import Tensor
 
 from .surrogate import Surrogate
-from .types import Batch
+from .types import Batch, DataSpec
 
 CHUNK_SIZE = 4096  # samples per call
 
@@ -60,3 +60,15 @@ def evaluate_loss(model: Surrogate, batch: Batch, batch_size: int) -> float:
         total += float(model.loss(minibatch)["total"]) * n
         count += n
     return total / max(count, 1)
+
+
+def random_states(spec: DataSpec, data_view: str, n_samples: int, seed: int = 0) -> dict[str, torch.Tensor]:
+    """A seeded batch of Gaussian states of `spec`'s shape, before any model is built ("target" = "source" for the
+    autoencode view), labels below spec.n_classes, all drawn from `seed`: what the conformance check
+    (`kae_zoo.testing.random_batch`) and the cost table (`kae_zoo.experiments.bench`) feed a model."""
+    generator = torch.Generator().manual_seed(seed)
+    shape = (n_samples, *spec.state_shape)
+    source = torch.randn(shape, generator=generator)
+    target = source if data_view == "autoencode" else torch.randn(shape, generator=generator)
+    labels = torch.randint(0, max(spec.n_classes, 1), (n_samples,), generator=generator)
+    return {"source": source, "target": target, "label": labels}
