@@ -68,6 +68,11 @@ class ActivationTask(Task):
     def check_available(self) -> None:
         self._parent_task.check_available()
 
+    def data_spec(self, preset: str, view: DataView) -> DataSpec:
+        """The base network's width at `preset` (every layer of it has that width)."""
+        self.check_view(view)
+        return DataSpec((self.parent.base_network[preset].width,), self.n_classes)
+
     def fingerprint(self, seed: int, preset: str, view: DataView) -> str:
         """The parent's layer_pair fingerprint (its split arrays, base network settings, seed and preset: everything
         that makes the base network) with the layer and this task's data version."""

@@ -107,6 +107,12 @@ class Task(ABC):
              progress: bool = True) -> TaskData:
         """Build the task's data for one cell; everything random is seeded from `seed`."""
 
+    def data_spec(self, preset: str, view: DataView) -> DataSpec:
+        """The DataSpec a cell of (`preset`, `view`) gets (`TaskData.spec`), known without making or loading the
+        data and without training a base network: what the cost table (`kae_zoo.experiments.bench`) builds models
+        on. A task that cannot tell without its data raises NotImplementedError (the default)."""
+        raise NotImplementedError(f"task {self.name!r} does not give its data spec without loading its data")
+
     def check_available(self) -> None:
         """Raise DataUnavailableError when the task's data is not on this machine (checked before a run starts);
         generated tasks always have theirs."""
@@ -147,7 +153,19 @@ class ClassificationTask(Task):
     n_components: ClassVar[int]  # PCA dimension of every preprocessed layer
     frobenius_norm: ClassVar[float] = 100.0  # the paper's ||X||_F after preprocessing
     base_network: ClassVar[dict[str, BaseNetworkConfig]]  # per preset
+    # input features per sample, when known without reading the data (None: `data_spec` reads the raw splits)
+    n_features: ClassVar[int | None] = None
     views = ("layer_pair", "autoencode")
+
+    def data_spec(self, preset: str, view: DataView) -> DataSpec:
+        """Layer pairs: the base network's width at `preset`, or `n_components` when smaller (the PCA dimension of
+        every preprocessed layer); autoencode: the input features (`n_features`, else read from the raw splits:
+        the data is read, but no base network is trained)."""
+        self.check_view(view)
+        if view == "layer_pair":
+            return DataSpec((min(self.n_components, self.base_network[preset].width),), self.n_classes)
+        n_features = self.n_features or self.raw_splits()[0]["train"][0].shape[1]
+        return DataSpec((int(n_features),), self.n_classes)
 
     @abstractmethod
     def raw_splits(self) -> tuple[RawSplits, str]:

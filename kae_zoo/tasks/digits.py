@@ -18,6 +18,7 @@ class DigitsTask(ClassificationTask):
     description = "scikit-learn 8x8 digits, 10 classes, pixels / 16; stratified train/val/test 60/20/20 %"
     n_classes = 10
     n_components = 64
+    n_features = 64  # 8 x 8 pixels
     base_network = {"smoke": BaseNetworkConfig(width=64, n_blocks=4, n_epochs=10, batch_size=64),
                     "default": _BASE, "paper": _BASE}
 

@@ -31,6 +31,7 @@ class MnistTask(ClassificationTask):
     description = "MNIST from $KAE_ZOO_DATA/mnist (IDX gzip, md5-checked); full 60k/10k or the 10k test split alone"
     n_classes = 10
     n_components = 784
+    n_features = 784  # 28 x 28 pixels
     base_network = {"smoke": BaseNetworkConfig(width=784, n_blocks=4, n_epochs=2, batch_size=128),
                     "default": _BASE, "paper": _BASE}
 

@@ -62,6 +62,10 @@ class SparseFnTask(Task):
     def __init__(self, config: SparseFnConfig = SparseFnConfig()) -> None:
         self.config = config
 
+    def data_spec(self, preset: str, view: DataView) -> DataSpec:
+        self.check_view(view)
+        return DataSpec(state_shape=(1, self.config.n_grid), n_classes=0)
+
     def load(self, seed: int, preset: str, view: DataView, device: torch.device, *,
              progress: bool = True) -> TaskData:
         self.check_view(view)

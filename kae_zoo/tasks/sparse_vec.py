@@ -43,6 +43,10 @@ class SparseVecTask(Task):
     def __init__(self, config: SparseVecConfig = SparseVecConfig()) -> None:
         self.config = config
 
+    def data_spec(self, preset: str, view: DataView) -> DataSpec:
+        self.check_view(view)
+        return DataSpec(state_shape=(self.config.n_features,), n_classes=0)
+
     def load(self, seed: int, preset: str, view: DataView, device: torch.device, *,
              progress: bool = True) -> TaskData:
         self.check_view(view)

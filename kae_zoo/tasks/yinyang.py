@@ -17,6 +17,7 @@ _PAPER_BASE = BaseNetworkConfig(width=10, n_blocks=5, n_epochs=2000, batch_size=
 class YinYangTask(ClassificationTask):
     description = "Yin-Yang (Kriener et al.), 3 classes, features (x, y, 1-x, 1-y); train/val/test 5000/1000/1000"
     n_classes = 3
+    n_features = 4  # (x, y, 1 - x, 1 - y)
     n_components = 10  # the paper's PCA dimension (= the width, so preprocessing is invertible)
     base_network = {
         "smoke": BaseNetworkConfig(width=10, n_blocks=5, n_epochs=100, batch_size=512),
