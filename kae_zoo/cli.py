@@ -1,5 +1,5 @@
 """`kae-zoo`: a thin command line over the library (list, run, sweep, reproduce, compare, show, report, check,
-cache).
+cache, bench).
 
 Bad input gets one line on stderr and exit code 2, before anything is written; a run with a failed cell exits 3;
 compare exits 1 when a metric regressed, check when a conformance check failed.
@@ -234,6 +234,25 @@ def build_parser() -> OneLineParser:
                                                                  "delete them (they are trained again when needed)")
     cache.add_argument("--match", default=None, metavar="GLOB",
                        help="only the files whose name matches, e.g. 'base_mnist_*'")
+    bench = commands.add_parser("bench", help="a cost table: parameters, peak memory, forward and forward+backward "
+                                              "time per sample of every family at its default size, eager and "
+                                              "compiled, fp32 and bf16")
+    bench.add_argument("--family", "--families", dest="family", action="append",
+                       help="only these families; repeat or comma-separate (default: every registered family)")
+    bench.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    bench.add_argument("--precision", action="append", metavar="NAME[,NAME]",
+                       help=f"precisions, repeat or comma-separate: {', '.join(PRECISIONS)} (tf32 on CUDA only; "
+                            "default fp32,bf16)")
+    bench.add_argument("--mode", "--modes", dest="mode", action="append", metavar="NAME[,NAME]",
+                       help="eager and/or compiled (torch.compile, as run --compile); default eager,compiled")
+    bench.add_argument("--batch-size", type=int, default=256, help="samples per timed call (default 256)")
+    bench.add_argument("--repeats", type=int, default=10,
+                       help="timed calls per measure, after 2 warm-up calls; the median is reported (default 10)")
+    bench.add_argument("--threads", type=int, default=1, help="torch and BLAS CPU threads (default 1, as for run)")
+    bench.add_argument("--format", default="markdown", choices=("markdown", "csv", "json"),
+                       help="markdown (default: a caption and a GitHub table), csv or json (with the environment)")
+    bench.add_argument("--out", default=None, metavar="PATH",
+                       help="write the table to PATH (atomically) instead of printing it")
     for subcommand in commands.choices.values():  # -q/-v after the subcommand too (kae-zoo run ... -q)
         add_verbosity_arguments(subcommand, default=argparse.SUPPRESS)
     return parser
@@ -572,6 +591,49 @@ def command_site(args: argparse.Namespace) -> int:
     return 0
 
 
+def parse_choices(option: str, values: Sequence[str] | None, valid: Sequence[str], default: Sequence[str]) -> list[str]:
+    """Repeated or comma-separated values of `option`, each one of `valid` (UsageError naming the first that is
+    not, the closest and the valid ones); `default` when none is given."""
+    chosen = split_values(values) or list(default)
+    for value in chosen:
+        if value not in valid:
+            raise UsageError(f"{option} {value!r} is not valid; {did_you_mean(value, valid)}valid: {', '.join(valid)}")
+    return list(dict.fromkeys(chosen))
+
+
+def command_bench(args: argparse.Namespace) -> int:
+    """`kae-zoo bench`: the cost table, printed or written to --out (atomically)."""
+    from .core.atomic import atomic_path
+    from .experiments.bench import DEFAULT_PRECISIONS, MODES, check_bench_settings, run_bench
+    from .families import list_families
+    from .reporting.bench import render_bench
+
+    for option, value in (("--batch-size", args.batch_size), ("--repeats", args.repeats), ("--threads", args.threads)):
+        if value < 1:
+            raise UsageError(f"{option} {value} must be a positive integer")
+    families = parse_choices("--family", args.family, list_families(), list_families())
+    precisions = parse_choices("--precision", args.precision, PRECISIONS, DEFAULT_PRECISIONS)
+    modes = parse_choices("--mode", args.mode, MODES, MODES)
+    out = Path(args.out) if args.out else None
+    if out is not None and out.is_dir():
+        raise UsageError(f"--out {args.out!r} is a directory; give a file path")
+    try:
+        check_bench_settings(families, args.device, precisions, modes, args.batch_size, args.repeats)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    table = run_bench(families, device=args.device, precisions=precisions, modes=modes, batch_size=args.batch_size,
+                      repeats=args.repeats, threads=args.threads, progress=not args.quiet)
+    text = render_bench(table, args.format)
+    if out is None:
+        print(text)
+        return 0
+    with atomic_path(out) as temporary:
+        temporary.write_text(text + "\n")
+    failed = sum(1 for row in table.rows if row.error)
+    print(f"wrote {out} ({len(table.rows)} rows" + (f", {failed} failed: see their notes)" if failed else ")"))
+    return 0
+
+
 EXIT_CHECK_FAILED = 1
 
 
@@ -652,6 +714,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return command_reproduce(args)
         if args.command == "compare":
             return command_compare(args)
+        if args.command == "bench":
+            return command_bench(args)
         return command_run(args)
     except (UsageError, UnknownNameError, ResultFileError) as error:
         print(f"kae-zoo: error: {error}", file=sys.stderr)
