@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from kae_zoo.cli import main
-from kae_zoo.experiments.bench import NO_STEP, BenchTable, bench_case, run_bench
+from kae_zoo.experiments.bench import NO_STEP, BenchTable, bench_case, one_line, run_bench
 from kae_zoo.reporting.bench import (
     MARKDOWN_HEADER,
     bench_csv,
@@ -73,6 +73,17 @@ def test_compile_failure_is_recorded_not_raised(monkeypatch):
     assert by_mode["eager"].error == "" and math.isfinite(by_mode["eager"].forward_us)
     assert by_mode["compiled"].error == "RuntimeError: no C++ compiler here"
     assert math.isnan(by_mode["compiled"].forward_us) and math.isnan(by_mode["compiled"].step_us)
+
+
+def test_an_error_without_a_message_says_where_it_stopped():
+    # dynamo's refusal to trace scikit-learn (sklearn_dict): the first line names only the type, the rest the code
+    dynamo = RuntimeError('NotImplementedError: \n\nfrom user code:\n   File "/venv/lib/python3.11/site-packages/'
+                          'narwhals/dependencies.py", line 62, in is_into_dataframe\n    return isinstance(x, D)')
+    assert one_line(dynamo) == ("RuntimeError: NotImplementedError: in narwhals/dependencies.py, line 62, in "
+                                "is_into_dataframe")
+    assert one_line(ValueError("width 3 is odd\nFile \"a.py\", line 1")) == "ValueError: width 3 is odd"
+    assert one_line(KeyError()) == "KeyError"
+    assert len(one_line(ValueError("x" * 500))) == 200
 
 
 def test_each_family_built_on_its_first_default_matrix_task():

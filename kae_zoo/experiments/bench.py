@@ -246,9 +246,15 @@ def quiet_compiler() -> Iterator[None]:
 
 
 def one_line(error: BaseException) -> str:
-    """`Type: first line of the message`, at most 200 characters."""
-    text = str(error).strip().splitlines()
-    line = f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+    """`Type: first line of the message`, at most 200 characters. When that line names only an exception type
+    (dynamo's `NotImplementedError: `, whose message is the user code it stopped in), the first source line the
+    message points at follows it, so the row says where compiling failed."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    line = f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
+    if lines and " " not in lines[0].rstrip(": "):
+        where = next((text for text in lines[1:] if text.startswith('File "')), "")
+        if where:
+            line += " in " + where.split("site-packages/")[-1].removeprefix('File "').replace('", line', ", line")
     return line if len(line) <= 200 else line[:197] + "..."
 
 
