@@ -45,7 +45,7 @@ def bench_caption(environment: dict[str, Any]) -> str:
     device = environment.get("device", "?")
     where = (f"{device}, {environment.get('machine', '?')}, {environment.get('threads', '?')} torch thread(s) of "
              f"{environment.get('cpu_count', '?')} CPU(s) available")
-    return (f"Cost per sample of every family at its `{environment.get('preset', 'default')}` preset on {where}; "
+    return (f"Cost per sample of each family below at its `{environment.get('preset', 'default')}` preset on {where}; "
             f"torch {environment.get('torch_version', '?')}, kae-zoo {environment.get('kae_zoo_version', '?')}, "
             f"commit {str(environment.get('git_sha', '?'))[:12]}, {environment.get('created', '?')}. "
             f"Weights as initialised from seed {environment.get('seed', 0)} (not trained), inputs seeded Gaussian "
