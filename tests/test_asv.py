@@ -18,9 +18,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 MACHINE = "kae-zoo-test"
 BENCHMARK = "KoopmanCPU.time_forward"  # no setup cache: the cheapest benchmark that times a model
-# the forward pass run three times: about 3x at every size. A fixed sleep was not: 50 ms more was 1.6x at MNIST size
-# on one 2-core VM (85 ms per batch of 1024) and inside asv --quick's single-sample noise on another (192 ms)
-SLOWED = "        for _ in range(2): self.decode(self.advance(self.encode(x)))  # throwaway: a deliberate slowdown\n"
+# half a second more per forward pass: at least 1.7x at MNIST size even when asv --quick's single sample of the
+# unchanged commit lands on a slow run (175 to 393 ms seen on one 2-core VM), hundreds of times at Yin-Yang size.
+# Slowdowns proportional to the work failed: 50 ms was inside that noise at MNIST size, and running the forward
+# pass three times moved Yin-Yang's 2.3 ms by 1.07x in one run and 3.84x in another
+SLOWED = "        __import__('time').sleep(0.5)  # throwaway: a deliberate slowdown\n"
 
 
 def git(*args: str, cwd: Path) -> str:
