@@ -46,6 +46,7 @@ from typing import Callable, Iterator, Sequence
 import torch
 
 from ..core.acceleration import Acceleration
+from ..core.allocator import reuse_freed_memory
 from ..core.batching import random_states
 from ..core.config import PRECISIONS
 from ..core.determinism import torch_threads
@@ -343,9 +344,11 @@ def run_bench(families: Sequence[str] | None = None, *, device: str = "cpu",
               batch_size: int = DEFAULT_BATCH_SIZE, repeats: int = DEFAULT_REPEATS, threads: int = 1,
               matrix: Path = DEFAULT_MATRIX, progress: bool = True) -> BenchTable:
     """The cost table of `families` (default: every registered family) in every mode x precision, measured with
-    `threads` torch CPU threads. Settings are checked before anything runs (ValueError)."""
+    `threads` torch CPU threads and freed memory kept in the process, as a matrix cell runs
+    (`kae_zoo.core.allocator`). Settings are checked before anything runs (ValueError)."""
     families = list(families) if families else list_families()
     check_bench_settings(families, device, precisions, modes, batch_size, repeats)
+    reuse_freed_memory()
     target = torch.device(device)
     configurations = [(mode, precision) for mode in modes for precision in precisions]
     rows: list[BenchRow] = []
