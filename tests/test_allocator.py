@@ -31,7 +31,7 @@ FISTA_LOOP = textwrap.dedent("""
 CODE_PAGES = 512 * 12 * 128 * 4 // 4096
 
 
-@pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0] != "glibc", reason="glibc only")
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc only")
 @pytest.mark.parametrize("trim_threshold", [None, "65536"], ids=["default", "dask-worker"])
 def test_freed_memory_is_reused_on_glibc(trim_threshold):
     # a fresh process: the setting is global to it and cannot be undone. Dask's workers start with
