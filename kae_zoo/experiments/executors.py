@@ -10,8 +10,8 @@ nothing of what the jobs do, so it never imports the runner.
 - `ProcessExecutor(workers)`: a pool of fresh ("spawn") worker processes on this machine.
 - `DaskExecutor(workers | scheduler)`: a Dask LocalCluster of `workers` one-thread processes, or the cluster at
   `scheduler` (e.g. tcp://HOST:8786), whose workers must have kae-zoo (and the data under $KAE_ZOO_DATA) installed
-  and should be started without Dask's MALLOC_TRIM_THRESHOLD_ (see `worker_environment`). Dask is imported only
-  when used.
+  (Dask's MALLOC_TRIM_THRESHOLD_ in their environment does no harm: every cell sets glibc's thresholds itself,
+  `kae_zoo.core.allocator`). Dask is imported only when used.
 
 Jobs set their own thread count and seeds, so a job gives the same numbers on every executor, timings aside. The
 executors' bars are drawn on a terminal only (`kae_zoo.core.logs`); the worker processes of a process pool or a
@@ -90,7 +90,9 @@ class ProcessExecutor(Executor):
 def worker_environment() -> dict[str, Any]:
     """Dask's environment for new worker processes without MALLOC_TRIM_THRESHOLD_: Dask sets it to 64 KiB so that
     workers hand freed memory back to the OS, which made every torch allocation a system call here (a smoke
-    sae_cnn cell trained in 117 s instead of 21 s). The one-thread BLAS/OpenMP settings are kept."""
+    sae_cnn cell trained in 117 s instead of 21 s). Cells also override it (`kae_zoo.core.allocator`); dropping it
+    keeps the rest of a local worker's life (unpickling jobs, sending results) on glibc's defaults too. The
+    one-thread BLAS/OpenMP settings are kept."""
     import dask
     import distributed  # noqa: F401  (registers the distributed.* config defaults)
 
