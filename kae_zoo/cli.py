@@ -8,13 +8,16 @@ compare exits 1 when a metric regressed, check when a conformance check failed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
+import signal
 import sys
 import textwrap
+import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, NoReturn, Sequence
 
 from .core.cache import cache_root, clear_cache, format_listing, format_size, list_cache
 from .core.config import PRECISIONS, PRESETS
@@ -692,6 +695,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("kae-zoo: error: -q/--quiet and -v/--verbose contradict each other; give one", file=sys.stderr)
         return EXIT_USAGE
     configure_logging(QUIET if args.quiet else VERBOSE if args.verbose else NORMAL)
+    with exit_on_sigterm():
+        return run_command(args)
+
+
+def stop_with_signal(signum: int, frame: Any) -> NoReturn:
+    """The SIGTERM handler: one line on stderr, then SystemExit(128 + signal number) as a shell reports it."""
+    print(f"kae-zoo: stopped by {signal.Signals(signum).name}", file=sys.stderr)
+    raise SystemExit(128 + signum)
+
+
+@contextlib.contextmanager
+def exit_on_sigterm() -> Iterator[None]:
+    """SIGTERM (`kill`, a batch scheduler's time limit) ends the command as Ctrl-C would, through the cleanup code:
+    worker processes are stopped, no half-written file is left (a run's finished cells are in its file), and the
+    exit status is 128 + 15. Python's default ends this process alone and leaves its workers waiting for work
+    forever. Only the main thread can set a handler; elsewhere nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, stop_with_signal)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Dispatch a parsed command line; bad input is one line on stderr and EXIT_USAGE."""
     try:
         if args.command == "cache":
             return command_cache(args)

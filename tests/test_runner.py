@@ -1,7 +1,10 @@
 """The runner: thread count fixed per run and recorded, failures isolated per cell, killed runs resumed."""
 
 import dataclasses
+import os
 import re
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -259,3 +262,67 @@ def test_kill_9_during_a_cli_run_then_the_same_command_again(tmp_path):
     for seed in kept:  # the killed run's finished cells were kept, not trained again: their timings are unchanged
         cell = {"family": "sae", "task": "sparse_vec", "seed": seed}
         assert resumed["train_seconds"].sel(cell).item() == partial["train_seconds"].sel(cell).item()
+
+
+def _children(pid: int) -> list[int]:
+    """Process ids whose parent is `pid` (Linux /proc)."""
+    children = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()  # after "pid (command)": state, ppid, ...
+        except FileNotFoundError:  # the process ended meanwhile
+            continue
+        if int(fields[1]) == pid:
+            children.append(int(entry))
+    return children
+
+
+def _alive(pid: int) -> bool:
+    """Whether `pid` is a running process (a zombie, finished but not yet reaped, is not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads worker processes from Linux's /proc")
+@pytest.mark.parametrize("executor", ["process", "dask"])
+def test_sigterm_stops_a_run_and_its_workers(tmp_path, executor):
+    """`kill` (SIGTERM) of `kae-zoo run --executor process|dask` while its workers train: the command exits 143 with
+    one line, its worker processes stop with it (Python's default left a process pool's waiting for work forever),
+    no file is half-written, and no leaked-semaphore warning is printed."""
+    import subprocess
+    import time
+
+    matrix = tmp_path / "m.toml"
+    matrix.write_text('preset = "smoke"\nseeds = [0, 1]\n[[cells]]\nfamilies = ["sae"]\ntasks = ["sparse_vec"]\n'
+                      '[overrides.sae]\nn_epochs = 100000\n')  # far longer than the test waits
+    log = tmp_path / "stderr.txt"
+    command = [sys.executable, "-m", "kae_zoo.cli", "run", "--matrix", str(matrix), "--device", "cpu",
+               "--executor", executor, "--workers", "2", "--out", str(tmp_path / "r.nc")]
+    with open(log, "w") as stderr:
+        run = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr)
+    try:
+        deadline = time.monotonic() + 300
+        while log.read_text().count(": started") < 2 and run.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert log.read_text().count(": started") == 2, log.read_text()
+        descendants, parents = [], [run.pid]  # a Dask worker is the child of a nanny, itself our child
+        while parents:
+            descendants += (children := [child for parent in parents for child in _children(parent)])
+            parents = children
+        workers = [pid for pid in descendants if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+        assert len(workers) >= 2
+        run.terminate()  # SIGTERM
+        assert run.wait(timeout=60) == 128 + 15
+    finally:
+        run.kill()
+    deadline = time.monotonic() + 30
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in workers)
+    errors = log.read_text()
+    assert "kae-zoo: stopped by SIGTERM" in errors and "leaked semaphore" not in errors, errors
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["m.toml", "stderr.txt"]  # no cell finished

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 import time
 from typing import Any, Iterable
 
@@ -59,6 +60,16 @@ def configure_logging(verbosity: int = NORMAL) -> None:
     logging.getLogger("kae_zoo").setLevel(level)
     logging.getLogger(NOTICES).setLevel(logging.INFO)
     quiet_noisy_libraries()
+
+
+def set_up_worker(verbosity: int | None) -> None:
+    """Set up a pool's worker process: logging as its parent's (`verbosity` None: not configured there), and a thread
+    lock for tqdm instead of the multiprocessing lock tqdm makes by default. A worker draws no bars, and a worker
+    stopped mid-job (an interrupted run) cannot release that lock: Python's resource tracker warns of a leaked
+    semaphore for each one."""
+    if verbosity is not None:
+        configure_logging(verbosity)
+    tqdm.set_lock(threading.RLock())
 
 
 def quiet_noisy_libraries() -> None:

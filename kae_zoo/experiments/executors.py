@@ -26,7 +26,7 @@ from abc import ABC, abstractmethod
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, Callable, Iterator, Sequence
 
-from ..core.logs import configure_logging, configured_verbosity, progress_bar, quiet_noisy_libraries
+from ..core.logs import configured_verbosity, progress_bar, quiet_noisy_libraries, set_up_worker
 from ..core.registry import did_you_mean
 
 Job = Callable[[], Any]
@@ -75,15 +75,25 @@ class ProcessExecutor(Executor):
             return
         verbosity = configured_verbosity()
         pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=None if verbosity is None else configure_logging,
-                                   initargs=() if verbosity is None else (verbosity,))
+                                   initializer=set_up_worker, initargs=(verbosity,))
+        children_before = set(multiprocessing.active_children())
+        workers: list[multiprocessing.process.BaseProcess] = []
+        finished = False
         try:
             futures = {pool.submit(job): index for index, job in enumerate(jobs)}
+            workers = [child for child in multiprocessing.active_children() if child not in children_before]
             for future in progress_bar(as_completed(futures), total=len(futures), description=description,
                                        enabled=progress):
                 error = future.exception()
                 yield futures[future], (error if error is not None else future.result())
-        finally:  # an interrupted run (Ctrl-C, a caller that stops early) does not start the jobs still queued
+            finished = True
+        finally:
+            # An interrupted run (Ctrl-C, SIGTERM through the CLI, a caller that stops early) starts none of the
+            # queued jobs and stops the running ones: a worker left running would finish its job for nobody, and
+            # one whose parent is gone waits for work forever.
+            if not finished:
+                for worker in workers:
+                    worker.terminate()
             pool.shutdown(wait=True, cancel_futures=True)
 
 
@@ -128,8 +138,7 @@ class DaskExecutor(Executor):
                 cluster = LocalCluster(n_workers=self.workers or 1, threads_per_worker=1, processes=True,
                                        dashboard_address=None)
             client = Client(cluster)
-            if configured_verbosity() is not None:  # the workers' stderr is ours: their job lines show
-                client.run(configure_logging, configured_verbosity())
+            client.run(set_up_worker, configured_verbosity())  # the workers' stderr is ours: their job lines show
         try:
             run_id = uuid.uuid4().hex[:8]  # keys unique on a shared scheduler
             futures = {client.submit(job, pure=False, key=f"{description}-{run_id}-{index}"): index
