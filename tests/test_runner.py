@@ -278,6 +278,14 @@ def _children(pid: int) -> list[int]:
     return children
 
 
+def _command_line(pid: int) -> bytes:
+    """The command line of process `pid`, empty when it has ended."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except FileNotFoundError:
+        return b""
+
+
 def _alive(pid: int) -> bool:
     """Whether `pid` is a running process (a zombie, finished but not yet reaped, is not)."""
     try:
@@ -309,11 +317,11 @@ def test_sigterm_stops_a_run_and_its_workers(tmp_path, executor):
         while log.read_text().count(": started") < 2 and run.poll() is None and time.monotonic() < deadline:
             time.sleep(0.1)
         assert log.read_text().count(": started") == 2, log.read_text()
-        descendants, parents = [], [run.pid]  # a Dask worker is the child of a nanny, itself our child
-        while parents:
-            descendants += (children := [child for parent in parents for child in _children(parent)])
-            parents = children
-        workers = [pid for pid in descendants if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+        descendants, generation = [], [run.pid]  # a Dask worker is the child of a nanny, itself our child
+        while generation:
+            generation = [child for parent in generation for child in _children(parent)]
+            descendants.extend(generation)
+        workers = [pid for pid in descendants if b"spawn_main" in _command_line(pid)]
         assert len(workers) >= 2
         run.terminate()  # SIGTERM
         assert run.wait(timeout=60) == 128 + 15
