@@ -701,7 +701,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def stop_with_signal(signum: int, frame: Any) -> NoReturn:
     """The SIGTERM handler: one line on stderr, then SystemExit(128 + signal number) as a shell reports it."""
-    print(f"kae-zoo: stopped by {signal.Signals(signum).name}", file=sys.stderr)
+    print(f"kae-zoo: stopped by {signal.Signals(signum).name}; `kae-zoo run` keeps the cells it finished in --out, "
+          "and the same command again runs the rest", file=sys.stderr)
     raise SystemExit(128 + signum)
 
 

@@ -1,12 +1,11 @@
 """The runner: thread count fixed per run and recorded, failures isolated per cell, killed runs resumed."""
 
 import dataclasses
-import os
 import re
 import sys
-from pathlib import Path
 
 import numpy as np
+import psutil  # installed with dask[distributed]
 import pytest
 import torch
 
@@ -264,38 +263,27 @@ def test_kill_9_during_a_cli_run_then_the_same_command_again(tmp_path):
         assert resumed["train_seconds"].sel(cell).item() == partial["train_seconds"].sel(cell).item()
 
 
-def _children(pid: int) -> list[int]:
-    """Process ids whose parent is `pid` (Linux /proc)."""
-    children = []
-    for entry in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()  # after "pid (command)": state, ppid, ...
-        except FileNotFoundError:  # the process ended meanwhile
-            continue
-        if int(fields[1]) == pid:
-            children.append(int(entry))
-    return children
-
-
-def _command_line(pid: int) -> bytes:
-    """The command line of process `pid`, empty when it has ended."""
+def _running(process: psutil.Process) -> bool:
+    """Whether a process still runs (a zombie, finished but not yet reaped by whoever inherited it, does not)."""
     try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes()
-    except FileNotFoundError:
-        return b""
-
-
-def _alive(pid: int) -> bool:
-    """Whether `pid` is a running process (a zombie, finished but not yet reaped, is not)."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
         return False
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads worker processes from Linux's /proc")
+def _worker_processes(pid: int) -> list[psutil.Process]:
+    """The multiprocessing-spawned descendants of `pid` (pool workers; a Dask nanny and its worker)."""
+    workers = []
+    for process in psutil.Process(pid).children(recursive=True):
+        try:
+            if "spawn_main" in " ".join(process.cmdline()):
+                workers.append(process)
+        except psutil.NoSuchProcess:  # ended meanwhile (ZombieProcess is one too)
+            continue
+    return workers
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM ends a Windows process at once, with no handler")
 @pytest.mark.parametrize("executor", ["process", "dask"])
 def test_sigterm_stops_a_run_and_its_workers(tmp_path, executor):
     """`kill` (SIGTERM) of `kae-zoo run --executor process|dask` while its workers train: the command exits 143 with
@@ -317,20 +305,16 @@ def test_sigterm_stops_a_run_and_its_workers(tmp_path, executor):
         while log.read_text().count(": started") < 2 and run.poll() is None and time.monotonic() < deadline:
             time.sleep(0.1)
         assert log.read_text().count(": started") == 2, log.read_text()
-        descendants, generation = [], [run.pid]  # a Dask worker is the child of a nanny, itself our child
-        while generation:
-            generation = [child for parent in generation for child in _children(parent)]
-            descendants.extend(generation)
-        workers = [pid for pid in descendants if b"spawn_main" in _command_line(pid)]
+        workers = _worker_processes(run.pid)
         assert len(workers) >= 2
         run.terminate()  # SIGTERM
         assert run.wait(timeout=60) == 128 + 15
     finally:
         run.kill()
     deadline = time.monotonic() + 30
-    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+    while any(map(_running, workers)) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not any(_alive(pid) for pid in workers)
+    assert not any(map(_running, workers))
     errors = log.read_text()
     assert "kae-zoo: stopped by SIGTERM" in errors and "leaked semaphore" not in errors, errors
     assert sorted(path.name for path in tmp_path.iterdir()) == ["m.toml", "stderr.txt"]  # no cell finished
